@@ -1,0 +1,52 @@
+"""The document store: one interface, two engines (SQLite embedded, MongoDB)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from baas.store.base import (
+    BatchFailed,
+    BatchOp,
+    Change,
+    Collection,
+    Database,
+    Delete,
+    Document,
+    DuplicateKeyError,
+    Engine,
+    IndexSpec,
+    Insert,
+    InvalidDocument,
+    InvalidQuery,
+    Page,
+    StoreError,
+    StoreUnavailable,
+    Update,
+)
+from baas.store.filters import And, Cmp, Filter, FilterError, In, Or, all_of, eq, matches
+
+if TYPE_CHECKING:
+    from baas.settings import Settings
+
+
+def create_engine(settings: Settings) -> Engine:
+    """The engine the settings ask for; the only place that names an engine."""
+    if settings.mongodb_url:
+        from baas.store.mongo import MongoEngine
+
+        return MongoEngine(
+            settings.mongodb_url,
+            prefix=settings.mongodb_db_prefix,
+            write_concern=settings.mongodb_write_concern,
+        )
+    from baas.store.sqlite import SQLiteEngine
+
+    return SQLiteEngine(settings.data_dir, readers=settings.sqlite_readers)
+
+
+__all__ = [
+    "And", "BatchFailed", "BatchOp", "Change", "Cmp", "Collection", "Database", "Delete",
+    "Document", "DuplicateKeyError", "Engine", "Filter", "FilterError", "In", "IndexSpec",
+    "Insert", "InvalidDocument", "InvalidQuery", "Or", "Page", "StoreError", "StoreUnavailable",
+    "Update", "all_of", "create_engine", "eq", "matches",
+]

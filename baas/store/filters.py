@@ -1,0 +1,191 @@
+"""The filter AST shared by every engine, and its Python evaluator.
+
+Semantics are the language's own (shared/API.md): a comparison between values of
+different types is false; ``= null`` matches a missing field or a null and
+``!= null`` the opposite; arrays and objects never equal a scalar. The SQL and
+MongoDB back-ends live with their engines and must agree with ``matches``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Scalar = str | int | float | bool | None
+CmpOp = Literal["=", "!=", "<", "<=", ">", ">="]
+ORDER_OPS = ("<", "<=", ">", ">=")
+MAX_IN = 1000
+
+_MISSING = object()
+
+
+class FilterError(ValueError):
+    """A filter that cannot be built: bad operator, operand or path."""
+
+
+@dataclass(frozen=True)
+class Cmp:
+    op: CmpOp
+    path: str
+    value: Scalar
+
+    def __post_init__(self) -> None:
+        if self.op not in ("=", "!=", "<", "<=", ">", ">="):
+            raise FilterError(f"unknown operator {self.op!r}")
+        _check_scalar(self.value)
+        if self.op in ORDER_OPS and (self.value is None or isinstance(self.value, bool)):
+            raise FilterError(f"{self.op} needs a number or a string, not {json.dumps(self.value)}")
+
+
+@dataclass(frozen=True)
+class In:
+    path: str
+    values: tuple[Scalar, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.values) > MAX_IN:
+            raise FilterError(f"'in' takes at most {MAX_IN} values")
+        for value in self.values:
+            _check_scalar(value)
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Filter, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Filter, ...]
+
+
+Filter = Cmp | In | And | Or
+
+
+def _check_scalar(value: Any) -> None:
+    if value is not None and not isinstance(value, str | int | float | bool):
+        raise FilterError("filter values must be strings, numbers, booleans or null")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FilterError("filter numbers must be finite")
+
+
+def eq(path: str, value: Scalar) -> Cmp:
+    return Cmp("=", path, value)
+
+
+def all_of(*items: Filter | None) -> Filter | None:
+    kept = tuple(item for item in items if item is not None)
+    if not kept:
+        return None
+    return kept[0] if len(kept) == 1 else And(kept)
+
+
+def type_class(value: Any) -> str:
+    """The language's type of a JSON value: null, number, string, boolean, array, object."""
+    if value is None or value is _MISSING:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def get_path(document: dict[str, Any], path: str) -> Any:
+    current: Any = document
+    for part in path.split("."):
+        if not isinstance(current, dict) or part not in current:
+            return _MISSING
+        current = current[part]
+    return current
+
+
+def _compare(op: str, actual: Any, expected: Scalar) -> bool:
+    if expected is None:
+        is_null = actual is _MISSING or actual is None
+        return is_null if op == "=" else (not is_null if op == "!=" else False)
+    if type_class(actual) != type_class(expected):
+        return False
+    if op == "=":
+        return bool(actual == expected)
+    if op == "!=":
+        return bool(actual != expected)
+    if op == "<":
+        return bool(actual < expected)
+    if op == "<=":
+        return bool(actual <= expected)
+    if op == ">":
+        return bool(actual > expected)
+    return bool(actual >= expected)
+
+
+def matches(node: Filter | None, document: dict[str, Any]) -> bool:
+    """Evaluate a filter against one document in Python."""
+    if node is None:
+        return True
+    if isinstance(node, Cmp):
+        return _compare(node.op, get_path(document, node.path), node.value)
+    if isinstance(node, In):
+        actual = get_path(document, node.path)
+        return any(_compare("=", actual, value) for value in node.values)
+    if isinstance(node, And):
+        return all(matches(item, document) for item in node.items)
+    return any(matches(item, document) for item in node.items)
+
+
+def paths(node: Filter | None) -> set[str]:
+    """Every field path a filter reads."""
+    if node is None:
+        return set()
+    if isinstance(node, Cmp | In):
+        return {node.path}
+    return set().union(*(paths(item) for item in node.items))
+
+
+# Keyset cursors: the sort values of the last row of a page plus its id.
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps(list(values), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError):
+        raise FilterError("invalid cursor: pass the next_cursor of the previous page") from None
+    if not isinstance(values, list) or len(values) != width:
+        raise FilterError("invalid cursor: it belongs to a query with another sort")
+    for value in values:
+        _check_scalar(value)
+    return values
+
+
+def normalize_sort(sort: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The sort with ``id`` appended as the final tie-breaker."""
+    result = [(path, direction) for path, direction in sort]
+    for _, direction in result:
+        if direction not in (1, -1):
+            raise FilterError("sort direction must be 1 or -1")
+    if not any(path == "id" for path, _ in result):
+        result.append(("id", 1))
+    return result
+
+
+def cursor_values(document: dict[str, Any], sort: Sequence[tuple[str, int]]) -> list[Any]:
+    values = []
+    for path, _ in sort:
+        value = get_path(document, path)
+        if value is _MISSING or isinstance(value, dict | list):
+            value = None
+        values.append(value)
+    return values

@@ -1,0 +1,3 @@
+from baas.store.mongo.engine import MongoEngine
+
+__all__ = ["MongoEngine"]

@@ -1,0 +1,3 @@
+from baas.store.sqlite.engine import SQLiteEngine
+
+__all__ = ["SQLiteEngine"]

@@ -1,0 +1,296 @@
+"""A collection in an SQLite file: one table of (id, JSON document)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from baas.store import docs
+from baas.store.base import (
+    Change,
+    Document,
+    IndexSpec,
+    InvalidQuery,
+    Page,
+    SortSpec,
+    StoreError,
+    check_path,
+)
+from baas.store.filters import (
+    Filter,
+    FilterError,
+    cursor_values,
+    decode_cursor,
+    encode_cursor,
+    normalize_sort,
+)
+from baas.store.sqlite import ops, sql
+
+if TYPE_CHECKING:
+    from baas.store.sqlite.database import SQLiteDatabase
+
+WATCH_POLL_SECONDS = 1.0  # also catches writes by other processes on the same file
+
+
+class SQLiteCollection:
+    def __init__(self, db: SQLiteDatabase, name: str) -> None:
+        self.db = db
+        self.name = name
+        self.table = f'"c_{name}"'
+
+    # -- reads ----------------------------------------------------------------
+
+    async def get(self, id: str) -> Document | None:
+        if not await self._exists():
+            return None
+
+        def _get(conn: sqlite3.Connection) -> Document | None:
+            row = conn.execute(f"SELECT doc FROM {self.table} WHERE id = ?", (id,)).fetchone()
+            return None if row is None else ops.load(row[0])
+
+        return await self.db.read(_get)
+
+    def select_sql(
+        self,
+        filter: Filter | None,
+        sort: SortSpec,
+        limit: int | None,
+        cursor: str | None,
+        offset: int,
+    ) -> tuple[str, list[Any], list[tuple[str, int]]]:
+        full_sort = normalize_sort(sort)
+        params: list[Any] = []
+        try:
+            where = sql.compile_filter(filter, params)
+            if cursor is not None:
+                values = decode_cursor(cursor, len(full_sort))
+                where = f"({where}) AND {sql.keyset(full_sort, values, params)}"
+        except FilterError as exc:
+            raise InvalidQuery(str(exc)) from None
+        query = f"SELECT doc FROM {self.table} WHERE {where} ORDER BY {sql.order_by(full_sort)}"
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(limit)
+            if offset:
+                query += " OFFSET ?"
+                params.append(offset)
+        elif offset:
+            query += " LIMIT -1 OFFSET ?"
+            params.append(offset)
+        return query, params, full_sort
+
+    async def find(
+        self,
+        filter: Filter | None = None,
+        *,
+        sort: SortSpec = (),
+        limit: int | None = None,
+        cursor: str | None = None,
+        offset: int = 0,
+        fields: Sequence[str] | None = None,
+    ) -> Page:
+        for path, _ in sort:
+            check_path(path)
+        query, params, full_sort = self.select_sql(filter, sort, limit, cursor, offset)
+        if not await self._exists():
+            return Page(items=[])
+        # Fetch one row more than asked to know whether another page exists.
+        if limit is not None:
+            params[params.index(limit, len(params) - (2 if offset else 1))] = limit + 1
+
+        def _find(conn: sqlite3.Connection) -> list[Document]:
+            return [ops.load(row[0]) for row in conn.execute(query, params)]
+
+        rows = await self.db.read(_find)
+        next_cursor = None
+        if limit is not None and len(rows) > limit:
+            rows = rows[:limit]
+            next_cursor = encode_cursor(cursor_values(rows[-1], full_sort))
+        if fields is not None:
+            rows = [docs.project(row, fields) for row in rows]
+        return Page(items=rows, next_cursor=next_cursor)
+
+    async def find_one(self, filter: Filter) -> Document | None:
+        page = await self.find(filter, limit=1)
+        return page.items[0] if page.items else None
+
+    async def count(self, filter: Filter | None = None) -> int:
+        if not await self._exists():
+            return 0
+        params: list[Any] = []
+        try:
+            where = sql.compile_filter(filter, params)
+        except FilterError as exc:
+            raise InvalidQuery(str(exc)) from None
+
+        def _count(conn: sqlite3.Connection) -> int:
+            return int(conn.execute(f"SELECT count(*) FROM {self.table} WHERE {where}", params)
+                       .fetchone()[0])
+
+        return await self.db.read(_count)
+
+    async def _exists(self) -> bool:
+        await self.db._ensure_open()
+        return self.name in self.db.tables
+
+    # -- writes (the *_sync forms run inside the writer transaction) -----------
+
+    def insert_sync(self, conn: sqlite3.Connection, document: Document) -> Document:
+        stored = docs.prepare_insert(document)
+        self.db.ensure_table(conn, self.name)
+        try:
+            conn.execute(
+                f"INSERT INTO {self.table} (id, doc) VALUES (?, ?)",
+                (stored["id"], ops.dump(stored)),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ops.duplicate_from(exc, self.name, self.db.index_fields) from None
+        self.db.record_change(conn, self.name, "insert", stored["id"], stored)
+        return stored
+
+    def _load_sync(self, conn: sqlite3.Connection, id: str) -> Document | None:
+        if self.name not in self.db.tables:
+            return None
+        row = conn.execute(f"SELECT doc FROM {self.table} WHERE id = ?", (id,)).fetchone()
+        return None if row is None else ops.load(row[0])
+
+    def _write_sync(self, conn: sqlite3.Connection, document: Document) -> None:
+        try:
+            conn.execute(
+                f"UPDATE {self.table} SET doc = ? WHERE id = ?",
+                (ops.dump(document), document["id"]),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ops.duplicate_from(exc, self.name, self.db.index_fields) from None
+        self.db.record_change(conn, self.name, "update", document["id"], document)
+
+    def update_sync(
+        self,
+        conn: sqlite3.Connection,
+        id: str,
+        set: Document | None,
+        unset: Sequence[str],
+        expected_version: int | None,
+    ) -> Document | None:
+        current = self._load_sync(conn, id)
+        if current is None:
+            return None
+        if expected_version is not None and current.get("version") != expected_version:
+            return None
+        updated = docs.apply_update(current, set or {}, unset)
+        self._write_sync(conn, updated)
+        return updated
+
+    def delete_sync(
+        self, conn: sqlite3.Connection, id: str, expected_version: int | None
+    ) -> bool:
+        if self.name not in self.db.tables:
+            return False
+        if expected_version is not None:
+            current = self._load_sync(conn, id)
+            if current is None or current.get("version") != expected_version:
+                return False
+        deleted = conn.execute(f"DELETE FROM {self.table} WHERE id = ?", (id,)).rowcount > 0
+        if deleted:
+            self.db.record_change(conn, self.name, "delete", id, None)
+        return deleted
+
+    async def insert(self, document: Document) -> Document:
+        return await self.db.write(lambda conn: self.insert_sync(conn, document), notify=True)
+
+    async def update(
+        self,
+        id: str,
+        set: Document | None = None,
+        *,
+        unset: Sequence[str] = (),
+        expected_version: int | None = None,
+    ) -> Document | None:
+        docs.check_update(set or {}, unset)
+        return await self.db.write(
+            lambda conn: self.update_sync(conn, id, set, unset, expected_version), notify=True
+        )
+
+    async def find_one_and_update(
+        self, filter: Filter, set: Document | None = None, *, unset: Sequence[str] = ()
+    ) -> Document | None:
+        docs.check_update(set or {}, unset)
+        query, params, _ = self.select_sql(filter, (), 1, None, 0)
+
+        def _fam(conn: sqlite3.Connection) -> Document | None:
+            if self.name not in self.db.tables:
+                return None
+            row = conn.execute(query, params).fetchone()
+            if row is None:
+                return None
+            updated = docs.apply_update(ops.load(row[0]), set or {}, unset)
+            self._write_sync(conn, updated)
+            return updated
+
+        return await self.db.write(_fam, notify=True)
+
+    async def delete(self, id: str, *, expected_version: int | None = None) -> bool:
+        return await self.db.write(
+            lambda conn: self.delete_sync(conn, id, expected_version), notify=True
+        )
+
+    async def delete_many(self, filter: Filter | None = None) -> int:
+        params: list[Any] = []
+        try:
+            where = sql.compile_filter(filter, params)
+        except FilterError as exc:
+            raise InvalidQuery(str(exc)) from None
+
+        def _delete(conn: sqlite3.Connection) -> int:
+            if self.name not in self.db.tables:
+                return 0
+            ids = [r[0] for r in conn.execute(f"SELECT id FROM {self.table} WHERE {where}", params)]
+            for id in ids:
+                self.delete_sync(conn, id, None)
+            return len(ids)
+
+        return await self.db.write(_delete, notify=True)
+
+    # -- indexes and change feed ----------------------------------------------
+
+    async def ensure_index(self, index: IndexSpec) -> None:
+        await self.db.register_index(self.name, index)
+
+    async def indexes(self) -> list[IndexSpec]:
+        return await self.db.list_indexes(self.name)
+
+    async def watch(self, after: str | None = None) -> AsyncIterator[Change]:
+        await self.db.enable_feed(self.name)
+        if after is None:
+            last = await self.db.read(
+                lambda conn: int(conn.execute("SELECT coalesce(max(seq), 0) FROM _changes")
+                                 .fetchone()[0])
+            )
+        else:
+            try:
+                last = int(after)
+            except ValueError:
+                raise InvalidQuery("invalid change token") from None
+        while True:
+            rows = await self.db.read(
+                lambda conn, since=last: conn.execute(
+                    "SELECT seq, op, id, doc FROM _changes WHERE collection = ? AND seq > ? "
+                    "ORDER BY seq LIMIT 500",
+                    (self.name, since),
+                ).fetchall()
+            )
+            for seq, op, id, doc in rows:
+                last = seq
+                yield Change(op=op, id=id, document=None if doc is None else ops.load(doc),
+                             token=str(seq))
+            if not rows:
+                async with self.db.changed:
+                    try:
+                        await asyncio.wait_for(self.db.changed.wait(), WATCH_POLL_SECONDS)
+                    except TimeoutError:
+                        pass
+
+
+__all__ = ["SQLiteCollection", "StoreError"]

@@ -1,0 +1,300 @@
+"""One SQLite file: a writer connection, per-thread readers, metadata and batches.
+
+Writes are serialized by an asyncio lock and run on the engine's thread pool with
+the single writer connection; reads use a connection per pool thread, so they run
+concurrently under WAL. Nothing blocking runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from baas.store.base import (
+    BatchFailed,
+    BatchOp,
+    Delete,
+    Document,
+    DuplicateKeyError,
+    IndexSpec,
+    Insert,
+    StoreError,
+    Update,
+    check_name,
+)
+from baas.store.sqlite import ops
+from baas.store.sqlite.collection import SQLiteCollection
+
+T = TypeVar("T")
+
+META_SQL = """
+CREATE TABLE IF NOT EXISTS _indexes (collection TEXT NOT NULL, name TEXT NOT NULL,
+    spec TEXT NOT NULL, PRIMARY KEY (collection, name));
+CREATE TABLE IF NOT EXISTS _feeds (collection TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS _changes (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection TEXT NOT NULL, op TEXT NOT NULL, id TEXT NOT NULL, doc TEXT, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS _changes_by_collection ON _changes (collection, seq);
+"""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class SQLiteDatabase:
+    def __init__(self, name: str, path: Path, pool: ThreadPoolExecutor) -> None:
+        self.name = name
+        self.path = path
+        self._pool = pool
+        self._writer: sqlite3.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._readers = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._reader_guard = threading.Lock()
+        self.tables: set[str] = set()
+        self.feeds: set[str] = set()
+        self.ttl: dict[str, str] = {}  # collection -> TTL field
+        self.index_fields: dict[str, tuple[str, ...]] = {}  # SQL index name -> fields
+        self.changed = asyncio.Condition()
+        self._opened = False
+        self._open_lock = asyncio.Lock()
+        self._collections: dict[str, SQLiteCollection] = {}
+
+    # -- connections ---------------------------------------------------------
+
+    async def _ensure_open(self) -> None:
+        if self._opened:
+            return
+        async with self._open_lock:
+            if not self._opened:
+                await asyncio.get_running_loop().run_in_executor(self._pool, self._open_sync)
+                self._opened = True
+
+    def _open_sync(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(self.path)
+        conn.executescript(META_SQL)
+        self._writer = conn
+        rows = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'c\\_%' ESCAPE '\\'"
+        ).fetchall()
+        self.tables = {row[0][2:] for row in rows}
+        self.feeds = {row[0] for row in conn.execute("SELECT collection FROM _feeds")}
+        for collection, spec in conn.execute("SELECT collection, spec FROM _indexes"):
+            index = ops.index_from_json(spec)
+            self.index_fields[ops.sql_index_name(collection, index)] = tuple(
+                p for p, _ in index.fields
+            )
+            if index.ttl:
+                self.ttl[collection] = index.fields[0][0]
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            conn.execute("PRAGMA query_only = 1")
+            self._readers.conn = conn
+            with self._reader_guard:
+                self._reader_conns.append(conn)
+        return conn
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        await self._ensure_open()
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, lambda: fn(self._reader())
+        )
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T], notify: bool = False) -> T:
+        """Run ``fn`` inside one IMMEDIATE transaction on the writer connection."""
+        await self._ensure_open()
+        async with self._write_lock:
+            tables = set(self.tables)
+            try:
+                result = await asyncio.get_running_loop().run_in_executor(
+                    self._pool, self._transaction, fn
+                )
+            except BaseException:
+                # Tables created inside the rolled-back transaction are gone again.
+                self.tables &= tables
+                raise
+        if notify:
+            async with self.changed:
+                self.changed.notify_all()
+        return result
+
+    def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._writer
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def close(self) -> None:
+        if not self._opened:
+            return
+
+        def _close() -> None:
+            with self._reader_guard:
+                for conn in self._reader_conns:
+                    conn.close()
+                self._reader_conns.clear()
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+        async with self._write_lock:
+            await asyncio.get_running_loop().run_in_executor(self._pool, _close)
+        self._readers = threading.local()
+        self._opened = False
+
+    # -- the Database interface ---------------------------------------------
+
+    def collection(self, name: str) -> SQLiteCollection:
+        check_name(name)
+        found = self._collections.get(name)
+        if found is None:
+            found = self._collections[name] = SQLiteCollection(self, name)
+        return found
+
+    async def collections(self) -> list[str]:
+        await self._ensure_open()
+        return sorted(self.tables)
+
+    async def drop_collection(self, name: str) -> None:
+        check_name(name)
+
+        def _drop(conn: sqlite3.Connection) -> None:
+            conn.execute(f'DROP TABLE IF EXISTS "c_{name}"')
+            conn.execute("DELETE FROM _indexes WHERE collection = ?", (name,))
+            conn.execute("DELETE FROM _feeds WHERE collection = ?", (name,))
+            conn.execute("DELETE FROM _changes WHERE collection = ?", (name,))
+
+        await self.write(_drop)
+        self.tables.discard(name)
+        self.feeds.discard(name)
+        self.ttl.pop(name, None)
+
+    def ensure_table(self, conn: sqlite3.Connection, name: str) -> None:
+        if name not in self.tables:
+            conn.execute(
+                f'CREATE TABLE IF NOT EXISTS "c_{name}" (id TEXT PRIMARY KEY, doc TEXT NOT NULL)'
+            )
+            self.tables.add(name)
+
+    async def batch(self, operations: Sequence[BatchOp]) -> list[Document | None]:
+        for op in operations:
+            check_name(op.collection)
+
+        def _run(conn: sqlite3.Connection) -> list[Document | None]:
+            results: list[Document | None] = []
+            for index, op in enumerate(operations):
+                try:
+                    results.append(self._apply(conn, op))
+                except DuplicateKeyError as exc:
+                    raise BatchFailed(index, str(exc), exc) from exc
+                except StoreError as exc:
+                    raise BatchFailed(index, str(exc), exc) from exc
+            return results
+
+        return await self.write(_run, notify=True)
+
+    def _apply(self, conn: sqlite3.Connection, op: BatchOp) -> Document | None:
+        coll = self.collection(op.collection)
+        if isinstance(op, Insert):
+            return coll.insert_sync(conn, op.document)
+        if isinstance(op, Update):
+            updated = coll.update_sync(conn, op.id, op.set, op.unset, op.expected_version)
+            if updated is None:
+                raise StoreError(f"document {op.id!r} not found or version changed")
+            return updated
+        assert isinstance(op, Delete)
+        if not coll.delete_sync(conn, op.id, op.expected_version):
+            raise StoreError(f"document {op.id!r} not found or version changed")
+        return None
+
+    async def sweep_expired(self, now: str) -> int:
+        await self._ensure_open()
+        if not self.ttl:
+            return 0
+        total = 0
+        for collection, field in list(self.ttl.items()):
+            expr = f"json_extract(doc, '$.{field}')"
+
+            def _sweep(conn: sqlite3.Connection, c: str = collection, e: str = expr) -> int:
+                return conn.execute(
+                    f'DELETE FROM "c_{c}" WHERE {e} < ? AND json_type(doc, \'$.{field}\') = '
+                    "'text'",
+                    (now,),
+                ).rowcount
+
+            if collection in self.tables:
+                total += await self.write(_sweep)
+        return total
+
+    async def register_index(self, collection: str, index: IndexSpec) -> None:
+        def _create(conn: sqlite3.Connection) -> None:
+            self.ensure_table(conn, collection)
+            conn.execute(ops.create_index_sql(collection, index))
+            conn.execute(
+                "INSERT OR REPLACE INTO _indexes (collection, name, spec) VALUES (?, ?, ?)",
+                (collection, index.name, ops.index_to_json(index)),
+            )
+
+        try:
+            await self.write(_create)
+        except sqlite3.IntegrityError:
+            raise DuplicateKeyError(collection, [p for p, _ in index.fields]) from None
+        self.index_fields[ops.sql_index_name(collection, index)] = tuple(
+            p for p, _ in index.fields
+        )
+        if index.ttl:
+            self.ttl[collection] = index.fields[0][0]
+
+    async def list_indexes(self, collection: str) -> list[IndexSpec]:
+        def _list(conn: sqlite3.Connection) -> list[IndexSpec]:
+            rows = conn.execute(
+                "SELECT spec FROM _indexes WHERE collection = ? ORDER BY name", (collection,)
+            ).fetchall()
+            return [ops.index_from_json(row[0]) for row in rows]
+
+        return await self.read(_list)
+
+    async def enable_feed(self, collection: str) -> None:
+        if collection in self.feeds:
+            return
+
+        def _enable(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT OR IGNORE INTO _feeds (collection) VALUES (?)", (collection,))
+
+        await self.write(_enable)
+        self.feeds.add(collection)
+
+    def record_change(
+        self, conn: sqlite3.Connection, collection: str, op: str, id: str, doc: Document | None
+    ) -> None:
+        if collection in self.feeds:
+            conn.execute(
+                "INSERT INTO _changes (collection, op, id, doc, at) VALUES (?, ?, ?, ?, "
+                "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                (collection, op, id, None if doc is None else json.dumps(doc)),
+            )
+
+    def explain(self, sql: str, params: Sequence[Any]) -> list[str]:
+        """EXPLAIN QUERY PLAN details, for tests that assert indexes are used."""
+        conn = self._reader()
+        return [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
