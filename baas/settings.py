@@ -123,15 +123,13 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
             raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
-    env_names = {f"BAAS_{name.upper()}" for name in Settings.model_fields}
+    unknown_keys = sorted(set(file_values) - set(Settings.model_fields))
+    if unknown_keys:
+        raise SettingsError(f"config file {path}: unknown setting {unknown_keys[0]!r}; "
+                            "see docs/configuration.md")
     # Environment variables beat the file: drop file keys the environment sets.
     values = {k: v for k, v in file_values.items() if f"BAAS_{k.upper()}" not in os.environ}
     values.update({k: v for k, v in overrides.items() if v is not None})
-    unknown = sorted(k for k in os.environ if k.startswith("BAAS_") and k not in env_names)
-    unknown = [k for k in unknown if k not in ("BAAS_CONFIG_FILE",) and not k.startswith(
-        ("BAAS_TEST_", "BAAS_CLI_"))]
-    if unknown:
-        raise SettingsError(f"unknown setting {unknown[0]}; see docs/configuration.md")
     try:
         return Settings(**values)
     except ValidationError as exc:
@@ -140,3 +138,12 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
             name = ".".join(str(p) for p in err["loc"]) or "settings"
             lines.append(f"BAAS_{name.upper()}: {err['msg']}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+def unknown_env() -> list[str]:
+    """BAAS_* environment variables that name no setting (typos, or later releases')."""
+    known = {f"BAAS_{name.upper()}" for name in Settings.model_fields} | {"BAAS_CONFIG_FILE"}
+    return sorted(
+        k for k in os.environ
+        if k.startswith("BAAS_") and k not in known and not k.startswith(("BAAS_TEST_", "BAAS_CLI_"))
+    )

@@ -1,0 +1,94 @@
+"""Platform routes for admins: login, projects and their keys."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from baas.api import schemas
+from baas.api.auth import platform_of, require_admin
+from baas.api.http import no_content, ok, page_params, parse_body
+from baas.api.routing import Registry
+
+route = Registry("admin")
+PAGE_QUERY = {"limit": "page size, 1-1000 (default 50)", "cursor": "next_cursor of the last page"}
+
+
+@route("POST", "/v1/admin/login", "Log in as a platform admin", body=schemas.AdminLogin,
+       response=schemas.AdminToken, errors=(401, 422, 429))
+async def login(request: Request) -> Response:
+    body = await parse_body(request, schemas.AdminLogin)
+    token, info = await platform_of(request).admins.login(body.email, body.password)
+    return ok({"token": token, "token_type": "bearer", **info})
+
+
+@route("GET", "/v1/admin/projects", "List projects", auth="admin",
+       response=schemas.ProjectList, query=PAGE_QUERY)
+async def list_projects(request: Request) -> Response:
+    await require_admin(request)
+    limit, cursor = page_params(request)
+    items, next_cursor = await platform_of(request).projects.list(limit, cursor)
+    return ok({"items": items, "next_cursor": next_cursor})
+
+
+@route("POST", "/v1/admin/projects", "Create a project and its two first keys", auth="admin",
+       body=schemas.ProjectCreate, response=schemas.ProjectCreated, status=201, errors=(409,))
+async def create_project(request: Request) -> Response:
+    await require_admin(request)
+    body = await parse_body(request, schemas.ProjectCreate)
+    project, keys = await platform_of(request).projects.create(body.id, body.name)
+    return ok({"project": project, "keys": keys}, status=201)
+
+
+@route("GET", "/v1/admin/projects/{project}", "Read a project", auth="admin",
+       response=schemas.Project, errors=(404,))
+async def get_project(request: Request) -> Response:
+    await require_admin(request)
+    return ok(await platform_of(request).projects.get(request.path_params["project"]))
+
+
+@route("PATCH", "/v1/admin/projects/{project}", "Rename a project", auth="admin",
+       body=schemas.ProjectUpdate, response=schemas.Project, errors=(404,))
+async def update_project(request: Request) -> Response:
+    await require_admin(request)
+    body = await parse_body(request, schemas.ProjectUpdate)
+    return ok(await platform_of(request).projects.rename(request.path_params["project"],
+                                                          body.name))
+
+
+@route("DELETE", "/v1/admin/projects/{project}", "Delete a project, its keys and its data",
+       auth="admin", status=204, errors=(404,))
+async def delete_project(request: Request) -> Response:
+    await require_admin(request)
+    await platform_of(request).projects.delete(request.path_params["project"])
+    return no_content()
+
+
+@route("GET", "/v1/admin/projects/{project}/keys", "List a project's keys (never their secrets)",
+       auth="admin", response=schemas.KeyList, errors=(404,))
+async def list_keys(request: Request) -> Response:
+    await require_admin(request)
+    project = await platform_of(request).projects.get(request.path_params["project"])
+    return ok({"items": await platform_of(request).keys.list(project["id"]),
+               "next_cursor": None})
+
+
+@route("POST", "/v1/admin/projects/{project}/keys", "Create a key; its secret is shown once",
+       auth="admin", body=schemas.KeyCreate, response=schemas.ApiKey, status=201,
+       errors=(404,))
+async def create_key(request: Request) -> Response:
+    await require_admin(request)
+    body = await parse_body(request, schemas.KeyCreate)
+    project = await platform_of(request).projects.get(request.path_params["project"])
+    key = await platform_of(request).keys.create(project["id"], body.kind, body.name,
+                                                 body.expires_at)
+    return ok(key, status=201)
+
+
+@route("DELETE", "/v1/admin/projects/{project}/keys/{key_id}", "Revoke a key", auth="admin",
+       response=schemas.ApiKey, errors=(404,))
+async def revoke_key(request: Request) -> Response:
+    await require_admin(request)
+    project = await platform_of(request).projects.get(request.path_params["project"])
+    return ok(await platform_of(request).keys.revoke(project["id"],
+                                                     request.path_params["key_id"]))

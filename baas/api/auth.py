@@ -1,0 +1,58 @@
+"""Who is calling: credential parsing for admin routes and project routes."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from baas.core.admins import AdminSession
+from baas.core.errors import Forbidden, Unauthorized
+from baas.core.keys import ProjectKey, looks_like_key
+from baas.core.platform import Platform
+
+
+def platform_of(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'",
+                           code="invalid_authorization")
+    return value.strip()
+
+
+async def require_admin(request: Request) -> AdminSession:
+    token = bearer(request)
+    if token is None:
+        if request.headers.get("apikey"):
+            raise Forbidden("project keys cannot call admin routes; use an admin token "
+                            "from POST /v1/admin/login", code="admin_token_required")
+        raise Unauthorized("this route needs an admin token: Authorization: Bearer <token>",
+                           code="missing_credentials")
+    if looks_like_key(token):
+        raise Forbidden("project keys cannot call admin routes; use an admin token "
+                        "from POST /v1/admin/login", code="admin_token_required")
+    session = await platform_of(request).admins.authenticate(token)
+    request.state.admin = session
+    return session
+
+
+async def require_key(request: Request, project: str) -> ProjectKey:
+    """The project key sent as ``apikey`` or as a bearer token."""
+    key = request.headers.get("apikey")
+    token = bearer(request)
+    if key is None and token is not None and looks_like_key(token):
+        key = token
+    if key is None:
+        raise Unauthorized("this route needs the project's API key in the 'apikey' header",
+                           code="missing_api_key")
+    # The key is checked before the project is looked up, so a caller without a
+    # valid key cannot learn which projects exist.
+    found = await platform_of(request).keys.authenticate(project, key)
+    request.state.key = found
+    return found

@@ -1,0 +1,81 @@
+"""Every failure becomes the one JSON error shape, with the request id."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from baas.core.errors import ApiError
+from baas.store import InvalidQuery, StoreUnavailable
+
+log = logging.getLogger("baas.errors")
+
+HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "route_not_found",
+    405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+    429: "rate_limited", 503: "unavailable",
+}
+
+
+def request_id(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+def error_response(request: Request, status: int, code: str, message: str,
+                   details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"status": status, "code": code, "message": message,
+                      "details": details or {}}}
+    all_headers = {"X-Request-Id": request_id(request), **(headers or {})}
+    return JSONResponse(body, status_code=status, headers=all_headers)
+
+
+async def api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"no route {request.url.path}; see /docs for the API"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    return error_response(request, exc.status_code, code, message, headers=exc.headers)
+
+
+async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.error("store unavailable", extra={"request_id": request_id(request), "error": str(exc)})
+    return error_response(request, 503, "store_unavailable",
+                          "the database is unavailable; try again shortly",
+                          headers={"Retry-After": "5"})
+
+
+async def invalid_query(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(request, 400, "invalid_query", str(exc))
+
+
+async def server_error(request: Request, exc: Exception) -> JSONResponse:
+    rid = request_id(request)
+    log.error("unhandled error", exc_info=exc, extra={"request_id": rid})
+    return error_response(
+        request, 500, "internal_error",
+        f"something went wrong on the server; quote request id {rid} when reporting it",
+        details={"request_id": rid},
+    )
+
+
+HANDLERS = {
+    ApiError: api_error,
+    HTTPException: http_error,
+    StoreUnavailable: store_unavailable,
+    InvalidQuery: invalid_query,
+    Exception: server_error,
+}

@@ -1,0 +1,63 @@
+"""Request parsing and response helpers shared by every route."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from baas.core.errors import ApiError, BadRequest, Unprocessable
+
+M = TypeVar("M", bound=BaseModel)
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 50
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise ApiError("send the body as JSON with Content-Type: application/json",
+                       status=415, code="unsupported_media_type")
+    raw = await request.body()
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        first = problems[0]
+        raise Unprocessable(
+            f"{first['field']}: {first['message']}", details={"errors": problems}
+        ) from None
+
+
+def page_params(request: Request) -> tuple[int, str | None]:
+    raw = request.query_params.get("limit")
+    limit = DEFAULT_LIMIT
+    if raw is not None:
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+            raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}",
+                             code="invalid_limit")
+        limit = int(raw)
+    cursor = request.query_params.get("cursor") or None
+    if cursor is not None and len(cursor) > 2048:
+        raise BadRequest("cursor is too long", code="invalid_cursor")
+    return limit, cursor
+
+
+def ok(body: Any, status: int = 200) -> Response:
+    if isinstance(body, BaseModel):
+        body = body.model_dump(mode="json")
+    return JSONResponse(body, status_code=status)
+
+
+def no_content() -> Response:
+    return Response(status_code=204)

@@ -1,0 +1,22 @@
+"""Project routes reached with a project key."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from baas.api import schemas
+from baas.api.auth import platform_of, require_key
+from baas.api.http import ok
+from baas.api.routing import Registry
+
+route = Registry("projects")
+
+
+@route("GET", "/v1/projects/{project}", "The project a key belongs to, and the key's kind",
+       auth="key", response=schemas.ProjectInfo, errors=(401,))
+async def project_info(request: Request) -> Response:
+    project_id = request.path_params["project"]
+    key = await require_key(request, project_id)
+    project = await platform_of(request).projects.get(project_id)
+    return ok({"id": project["id"], "name": project["name"], "caller": {"kind": key.kind}})

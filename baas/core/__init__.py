@@ -1,0 +1,1 @@
+"""Domain logic over the store: admins, projects, keys (and later auth, collections)."""

@@ -1,0 +1,50 @@
+"""argon2id password hashing on a bounded thread pool, never on the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MIN_LENGTH = 8
+MAX_BYTES = 1024
+
+
+class Hasher:
+    def __init__(self, time_cost: int, memory_kib: int, parallelism: int, threads: int) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
+        )
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+        # Verified against when an account does not exist, so timing does not tell.
+        self._dummy = self._hasher.hash("dummy password for timing")
+
+    async def hash(self, password: str) -> str:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._hasher.hash, password)
+
+    async def verify(self, stored: str | None, password: str) -> bool:
+        def _verify() -> bool:
+            try:
+                return self._hasher.verify(stored or self._dummy, password) and stored is not None
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await asyncio.get_running_loop().run_in_executor(self._pool, _verify)
+
+    def needs_rehash(self, stored: str) -> bool:
+        return self._hasher.check_needs_rehash(stored)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password is refused, or None. Checked before any hashing."""
+    if len(password.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        return f"password is longer than {MAX_BYTES} bytes"
+    if len(password) < MIN_LENGTH:
+        return f"password must have at least {MIN_LENGTH} characters"
+    return None

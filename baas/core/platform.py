@@ -1,0 +1,66 @@
+"""The platform: the engine, the services over it, and the background sweeper."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from baas.core import clock
+from baas.core.admins import Admins
+from baas.core.keys import Keys
+from baas.core.passwords import Hasher
+from baas.core.projects import Projects, database_name
+from baas.settings import Settings
+from baas.store import Engine, StoreError, create_engine
+
+log = logging.getLogger("baas.platform")
+PLATFORM_DB = "platform"
+
+
+class Platform:
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine or create_engine(settings)
+        self.hasher = Hasher(
+            settings.argon2_time_cost, settings.argon2_memory_kib,
+            settings.argon2_parallelism, settings.hash_threads,
+        )
+        platform_db = self.engine.database(PLATFORM_DB)
+        self.admins = Admins(platform_db, self.hasher, settings.admin_token_ttl)
+        self.keys = Keys(platform_db)
+        self.projects = Projects(self.engine, platform_db, self.keys)
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def open(self, background: bool = True) -> None:
+        await self.engine.open()
+        for service in (self.admins, self.keys, self.projects):
+            await service.setup()
+        if background:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="ttl-sweeper")
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.engine.close()
+        self.hasher.close()
+
+    async def sweep_once(self) -> int:
+        now = clock.now_iso()
+        removed = await self.engine.database(PLATFORM_DB).sweep_expired(now)
+        projects, _ = await self.projects.list(limit=10_000, cursor=None)
+        for project in projects:
+            removed += await self.engine.database(database_name(project["id"])).sweep_expired(now)
+        return removed
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.ttl_sweep_seconds)
+            try:
+                removed = await self.sweep_once()
+                if removed:
+                    log.info("ttl sweep", extra={"removed": removed})
+            except StoreError as exc:
+                log.warning("ttl sweep failed", extra={"error": str(exc)})

@@ -1,0 +1,3 @@
+"""``baas``: the command line for running and administering a baas server."""
+
+__version__ = "0.1.0"

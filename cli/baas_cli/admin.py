@@ -1,0 +1,46 @@
+"""``baas admin``: manage server administrators directly in the data directory
+(no running server needed)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import typer
+
+from .errors import EXIT_ERROR, CliError, fail, reporting
+from .login import PasswordStdinOpt, read_password
+from .output import JsonOpt, print_json, say
+from .serve import ConfigOpt, DataDirOpt, load
+from .server_imports import import_server
+
+app = typer.Typer(
+    help="Manage server administrators (works on the data directory; no server needed).",
+    no_args_is_help=True,
+)
+
+
+@app.command("create")
+def create(
+    email: Annotated[str, typer.Option("--email", help="Email the admin signs in with.")],
+    password_stdin: PasswordStdinOpt = False,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Create an admin account; the password is prompted twice unless --password-stdin."""
+    settings = load(config, data_dir=data_dir)
+    # Import before prompting: a broken install should fail before the password is typed.
+    bootstrap = import_server("baas.core.bootstrap")
+    errors = import_server("baas.core.errors")
+    with reporting():
+        password = read_password(password_stdin, confirm=True)
+    try:
+        admin: dict[str, Any] = asyncio.run(bootstrap.create_admin(settings, email, password))
+    except errors.ApiError as exc:
+        fail(CliError(str(exc.message), EXIT_ERROR))
+    if json_output:
+        print_json(admin)
+    else:
+        say(f"Created admin {admin['email']} (id {admin['id']}).", style="green")
+        say("Sign in with: baas login --url URL --email " + str(admin["email"]))

@@ -1,0 +1,95 @@
+"""``baas keys``: create, list and revoke a project's API keys."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from .output import JsonOpt, keys_table, print_json, say, secrets
+from .session import UrlOpt, admin_session
+
+app = typer.Typer(help="Create, list and revoke a project's API keys.", no_args_is_help=True)
+
+ProjectOpt = Annotated[
+    str, typer.Option("--project", "-p", help="Project id.", show_default=False)
+]
+
+
+class Kind(enum.StrEnum):
+    publishable = "publishable"
+    secret = "secret"  # noqa: S105 - a key kind, not a password
+
+
+def _check_iso(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("expected an ISO 8601 time, e.g. 2030-01-01T00:00:00Z") from None
+    if when.tzinfo is None:
+        raise typer.BadParameter("give a time zone, e.g. 2030-01-01T00:00:00Z")
+    return value
+
+
+@app.command("create")
+def create(
+    project: ProjectOpt,
+    kind: Annotated[
+        Kind,
+        typer.Option(
+            "--kind", show_default=False,
+            help="publishable (client apps; access rules apply) or secret (trusted servers).",
+        ),
+    ],
+    name: Annotated[
+        str | None, typer.Option("--name", help="A label for the key.", show_default=False)
+    ] = None,
+    expires_at: Annotated[
+        str | None,
+        typer.Option("--expires-at", callback=_check_iso, show_default=False,
+                     help="Expiry time, ISO 8601 with a zone (default: never)."),
+    ] = None,
+    url: UrlOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Create an API key; its secret is shown once."""
+    with admin_session(url) as admin:
+        key = admin.keys.create(project, kind.value, name=name, expires_at=expires_at)
+    if json_output:
+        print_json(key)
+        return
+    keys_table([key])
+    secrets([key])
+
+
+@app.command("list")
+def list_keys(project: ProjectOpt, url: UrlOpt = None, json_output: JsonOpt = False) -> None:
+    """List a project's keys (secrets are never shown again)."""
+    with admin_session(url) as admin:
+        keys = admin.keys.list(project)
+    if json_output:
+        print_json(keys)
+    elif keys:
+        keys_table(keys)
+    else:
+        say(f"Project {project} has no keys.")
+
+
+@app.command("revoke")
+def revoke(
+    project: ProjectOpt,
+    key_id: Annotated[str, typer.Argument(help="Id of the key to revoke.", show_default=False)],
+    url: UrlOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Revoke a key: requests using it are refused from now on."""
+    with admin_session(url) as admin:
+        key = admin.keys.revoke(project, key_id)
+    if json_output:
+        print_json(key)
+    else:
+        say(f"Revoked key {key.id} ({key.kind}) at {key.revoked_at}.")

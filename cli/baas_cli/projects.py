@@ -1,0 +1,82 @@
+"""``baas projects``: create, list, show and delete projects."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .output import JsonOpt, keys_table, print_json, projects_table, say, secrets
+from .session import UrlOpt, admin_session
+
+app = typer.Typer(help="Create, list, show and delete projects.", no_args_is_help=True)
+
+ProjectId = Annotated[str, typer.Argument(help="Project id, e.g. myapp.", show_default=False)]
+
+
+@app.command("create")
+def create(
+    project_id: ProjectId,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", show_default=False, help="Display name (default: the id)."),
+    ] = None,
+    url: UrlOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Create a project with a publishable and a secret key; the secrets are shown once."""
+    with admin_session(url) as admin:
+        created = admin.projects.create(project_id, name=name)
+    if json_output:
+        print_json(created)
+        return
+    projects_table([created.project], title="Project")
+    keys_table(created.keys, title="Keys")
+    secrets(created.keys)
+
+
+@app.command("list")
+def list_projects(url: UrlOpt = None, json_output: JsonOpt = False) -> None:
+    """List every project."""
+    with admin_session(url) as admin:
+        projects = admin.projects.list()
+    if json_output:
+        print_json(projects)
+    elif projects:
+        projects_table(projects)
+    else:
+        say("No projects yet: create one with `baas projects create ID`.")
+
+
+@app.command("show")
+def show(project_id: ProjectId, url: UrlOpt = None, json_output: JsonOpt = False) -> None:
+    """Show one project."""
+    with admin_session(url) as admin:
+        project = admin.projects.get(project_id)
+    if json_output:
+        print_json(project)
+    else:
+        projects_table([project])
+
+
+@app.command("delete")
+def delete(
+    project_id: ProjectId,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
+    ] = False,
+    url: UrlOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Delete a project and all its data. This cannot be undone."""
+    if not yes:
+        typer.confirm(
+            f"Delete project '{project_id}' and all its data? This cannot be undone",
+            abort=True,
+        )
+    with admin_session(url) as admin:
+        admin.projects.delete(project_id)
+    if json_output:
+        print_json({"deleted": project_id})
+    else:
+        say(f"Deleted project {project_id}.")
