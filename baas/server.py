@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import sys
 
 import uvicorn
@@ -36,6 +38,10 @@ def serve(settings: Settings) -> None:
     print(banner(settings), file=sys.stderr, flush=True)
     os.makedirs(settings.data_dir, exist_ok=True)
     app = create_app(settings)
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully;
+    # these handlers turn that into a normal exit (status 0) instead of a kill.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     uvicorn.run(
         app,
         host=settings.host,
@@ -46,3 +52,8 @@ def serve(settings: Settings) -> None:
         server_header=False,
         timeout_graceful_shutdown=10,
     )
+    logging.getLogger("baas.server").info("stopped cleanly", extra={"data": where_data(settings)})
+
+
+def where_data(settings: Settings) -> str:
+    return str(settings.data_dir.resolve()) if settings.engine == "sqlite" else "mongodb"

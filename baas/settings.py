@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 
 class SettingsError(Exception):
@@ -107,7 +106,7 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         if self.public_url:
             return self.public_url
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
         return f"http://{host}:{self.port}"
 
 
@@ -145,5 +144,6 @@ def unknown_env() -> list[str]:
     known = {f"BAAS_{name.upper()}" for name in Settings.model_fields} | {"BAAS_CONFIG_FILE"}
     return sorted(
         k for k in os.environ
-        if k.startswith("BAAS_") and k not in known and not k.startswith(("BAAS_TEST_", "BAAS_CLI_"))
+        if k.startswith("BAAS_") and k not in known
+        and not k.startswith(("BAAS_TEST_", "BAAS_CLI_"))
     )

@@ -27,7 +27,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(port: int, timeout: float = 20.0,
+                  proc: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -67,7 +68,8 @@ def mongo_url() -> Iterator[str]:
         shutil.rmtree(data, ignore_errors=True)
 
 
-def make_settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest, **extra: object) -> Settings:
+def make_settings(kind: str, tmp_path: Path, request: pytest.FixtureRequest,
+                  **extra: object) -> Settings:
     values: dict[str, object] = {"data_dir": tmp_path / "data", "log_level": "warning"}
     if kind == "mongodb":
         values["mongodb_url"] = request.getfixturevalue("mongo_url")

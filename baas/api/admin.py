@@ -15,7 +15,7 @@ PAGE_QUERY = {"limit": "page size, 1-1000 (default 50)", "cursor": "next_cursor 
 
 
 @route("POST", "/v1/admin/login", "Log in as a platform admin", body=schemas.AdminLogin,
-       response=schemas.AdminToken, errors=(401, 422, 429))
+       response=schemas.AdminToken, errors=(401, 422))
 async def login(request: Request) -> Response:
     body = await parse_body(request, schemas.AdminLogin)
     token, info = await platform_of(request).admins.login(body.email, body.password)

@@ -40,7 +40,7 @@ class Admin(BaseModel):
 
 class AdminToken(BaseModel):
     token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_at: str
     admin: Admin
 

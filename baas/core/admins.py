@@ -12,7 +12,7 @@ from baas.core.errors import BadRequest, Conflict, Unauthorized
 from baas.core.passwords import Hasher, password_problem
 from baas.store import Database, DuplicateKeyError, IndexSpec, eq
 
-ADMIN_TOKEN_PREFIX = "adm_"
+ADMIN_TOKEN_PREFIX = "adm_"  # noqa: S105
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 

@@ -27,7 +27,9 @@ class Projects:
     async def setup(self) -> None:
         return None
 
-    async def create(self, project_id: str, name: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async def create(
+        self, project_id: str, name: str | None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         if not PROJECT_ID_RE.match(project_id):
             raise BadRequest(
                 "project id must be 3-40 characters: lowercase letters, digits and '-', "

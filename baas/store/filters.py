@@ -167,6 +167,8 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
         raise FilterError("invalid cursor: it belongs to a query with another sort")
     for value in values:
         _check_scalar(value)
+    if not isinstance(values[-1], str):
+        raise FilterError("invalid cursor: pass the next_cursor of the previous page")
     return values
 
 

@@ -16,9 +16,11 @@ from bson import json_util
 from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.errors import (
     ConnectionFailure,
-    DuplicateKeyError as MongoDuplicateKey,
     OperationFailure,
     PyMongoError,
+)
+from pymongo.errors import (
+    DuplicateKeyError as MongoDuplicateKey,
 )
 
 from baas.store import docs

@@ -1,10 +1,11 @@
 """Filter AST, sort and keyset cursor compiled to MongoDB query documents.
 
 Only constructs that behave the same on MongoDB and on the nx-27017 test
-stand-in are emitted (see ARCHITECTURE.md): no ``$not``/``$nor``, and ``!= null``
-spelled ``$exists: true, $ne: null``. MongoDB's implicit array matching is cut off
-with a ``<path>.0`` guard so that an array never equals a scalar, as in the
-language's semantics.
+stand-in are emitted (see docs/architecture.md; tests/store/test_differential.py
+holds them equal): no ``$not``, ``$nor`` only around ``$type``, null tests spelled
+``$eq: null`` and ``$exists: true, $ne: null``. MongoDB's implicit array matching
+(``{f: 5}`` matching ``[5]``) is cut off with a ``$nor``/``$type: array`` guard, so an
+array never equals a scalar, as the language's semantics say.
 """
 
 from __future__ import annotations

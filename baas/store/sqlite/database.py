@@ -233,12 +233,11 @@ class SQLiteDatabase:
             return 0
         total = 0
         for collection, field in list(self.ttl.items()):
-            expr = f"json_extract(doc, '$.{field}')"
 
-            def _sweep(conn: sqlite3.Connection, c: str = collection, e: str = expr) -> int:
+            def _sweep(conn: sqlite3.Connection, c: str = collection, f: str = field) -> int:
                 return conn.execute(
-                    f'DELETE FROM "c_{c}" WHERE {e} < ? AND json_type(doc, \'$.{field}\') = '
-                    "'text'",
+                    f'DELETE FROM "c_{c}" WHERE json_extract(doc, \'$.{f}\') < ? '
+                    f"AND json_type(doc, '$.{f}') = 'text'",
                     (now,),
                 ).rowcount
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from baas.store.base import check_path
-from baas.store.filters import And, Cmp, Filter, In, Or, Scalar, type_class
+from baas.store.filters import And, Cmp, Filter, In, Scalar, type_class
 
 SQL_TYPES = {
     "string": "('text')",
