@@ -15,11 +15,21 @@ PAGE_QUERY = {"limit": "page size, 1-1000 (default 50)", "cursor": "next_cursor 
 
 
 @route("POST", "/v1/admin/login", "Log in as a platform admin", body=schemas.AdminLogin,
-       response=schemas.AdminToken, errors=(401, 422))
+       response=schemas.AdminToken, errors=(401, 422, 429))
 async def login(request: Request) -> Response:
     body = await parse_body(request, schemas.AdminLogin)
-    token, info = await platform_of(request).admins.login(body.email, body.password)
+    # The direct peer address: proxies are not trusted for this until configured.
+    ip = request.client.host if request.client else "unknown"
+    token, info = await platform_of(request).admins.login(body.email, body.password, ip)
     return ok({"token": token, "token_type": "bearer", **info})
+
+
+@route("POST", "/v1/admin/logout", "Revoke the admin token this request carries", auth="admin",
+       status=204)
+async def logout(request: Request) -> Response:
+    session = await require_admin(request)
+    await platform_of(request).admins.logout(session)
+    return no_content()
 
 
 @route("GET", "/v1/admin/projects", "List projects", auth="admin",

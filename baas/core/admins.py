@@ -10,6 +10,7 @@ from baas.core import clock
 from baas.core.credentials import hash_secret, new_id, new_secret
 from baas.core.errors import BadRequest, Conflict, Unauthorized
 from baas.core.passwords import Hasher, password_problem
+from baas.core.throttle import Throttle
 from baas.store import Database, DuplicateKeyError, IndexSpec, eq
 
 ADMIN_TOKEN_PREFIX = "adm_"  # noqa: S105
@@ -37,6 +38,9 @@ class Admins:
         self.tokens = platform_db.collection("admin_tokens")
         self.hasher = hasher
         self.token_ttl = token_ttl
+        # 10 failures per account or 50 per address in 15 minutes, then 429.
+        self.account_throttle = Throttle(10, 900)
+        self.address_throttle = Throttle(50, 900)
 
     async def setup(self) -> None:
         await self.accounts.ensure_index(IndexSpec((("email", 1),), unique=True))
@@ -63,17 +67,23 @@ class Admins:
                            code="admin_exists") from None
         return public(record)
 
-    async def login(self, email: str, password: str) -> tuple[str, dict[str, Any]]:
+    async def login(self, email: str, password: str, address: str = "local"
+                    ) -> tuple[str, dict[str, Any]]:
         """A new admin token for valid credentials; the same error for every failure."""
         try:
             email = normalize_email(email)
         except BadRequest:
             email = ""
+        self.account_throttle.check("email:" + email)
+        self.address_throttle.check("ip:" + address)
         account = await self.accounts.find_one(eq("email", email)) if email else None
         stored = account["password_hash"] if account else None
         ok = await self.hasher.verify(stored, password)
         if not ok or account is None:
+            self.account_throttle.fail("email:" + email)
+            self.address_throttle.fail("ip:" + address)
             raise Unauthorized("wrong email or password", code="invalid_credentials")
+        self.account_throttle.reset("email:" + email)
         if self.hasher.needs_rehash(account["password_hash"]):
             await self.accounts.update(
                 account["id"], {"password_hash": await self.hasher.hash(password)}

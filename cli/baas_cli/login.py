@@ -7,7 +7,7 @@ import sys
 from typing import Annotated
 
 import typer
-from baas_sdk import Client, Unauthorized
+from baas_sdk import BaasError, Client, Unauthorized
 
 from .config import ENV_TOKEN, ENV_URL, clear_token, config_path, load_config, save_config
 from .errors import EXIT_AUTH, EXIT_USAGE, CliError, not_logged_in, reporting
@@ -77,14 +77,24 @@ def login(
 
 
 def logout(json_output: JsonOpt = False) -> None:
-    """Forget the stored admin token (the server URL and email are kept)."""
+    """Revoke the stored admin token on the server and forget it (URL and email are kept)."""
     with reporting():
+        stored = load_config()
+        revoked = False
+        if stored.get("url") and stored.get("token") and not is_expired(stored.get("expires_at")):
+            try:
+                with Client(stored["url"], token=stored["token"]) as client:
+                    client.admin.logout()
+                revoked = True
+            except BaasError:
+                revoked = False  # server down or token already invalid: forget it anyway
         had = clear_token()
         path = config_path()
     if json_output:
-        print_json({"logged_out": had, "config_file": str(path)})
+        print_json({"logged_out": had, "revoked_on_server": revoked, "config_file": str(path)})
     elif had:
-        say(f"Logged out; token removed from {path}")
+        note = "revoked on the server" if revoked else "could not reach the server to revoke it"
+        say(f"Logged out; token removed from {path} ({note})")
     else:
         say("Not logged in; nothing to do.")
 

@@ -31,6 +31,10 @@ def login_call(email: str, password: str) -> Call[AdminToken]:
     )
 
 
+def logout_call() -> Call[None]:
+    return Call("POST", f"{ADMIN}/logout", parse_none)
+
+
 def list_projects_call(cursor: str | None = None) -> Call[Page[Project]]:
     return Call(
         "GET", f"{ADMIN}/projects", parse_model(Page[Project]), params=_page_params(cursor)
@@ -163,6 +167,11 @@ class AdminClient:
         self._client.token = token.token
         return token
 
+    def logout(self) -> None:
+        """Revoke the admin token on the server and stop using it."""
+        self._client.send(logout_call())
+        self._client.token = None
+
 
 # -- async --------------------------------------------------------------------------
 
@@ -220,4 +229,9 @@ class AsyncAdminClient:
         token = await self._client.send(login_call(email, password))
         self._client.token = token.token
         return token
+
+    async def logout(self) -> None:
+        """Revoke the admin token on the server and stop using it."""
+        await self._client.send(logout_call())
+        self._client.token = None
 

@@ -274,3 +274,20 @@ async def test_cors(settings, platform: Platform) -> None:
             assert pre.headers["access-control-allow-origin"] == "https://app.example"
             bad = await c.get("/health", headers={"Origin": "https://evil.example"})
             assert "access-control-allow-origin" not in bad.headers
+
+
+async def test_admin_login_is_throttled(client: httpx.AsyncClient, platform: Platform) -> None:
+    await platform.admins.create(ADMIN_EMAIL, ADMIN_PASSWORD)
+    for _ in range(10):
+        response = await client.post("/v1/admin/login",
+                                     json={"email": ADMIN_EMAIL, "password": "guess guess"})
+        assert response.status_code == 401
+    blocked = await client.post("/v1/admin/login",
+                                json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    err = error_of(blocked, 429, "rate_limited")
+    assert int(blocked.headers["retry-after"]) > 0 and err["details"]["retry_after"] > 0
+    # Another account from the same address is not locked out by the first one.
+    await platform.admins.create("second@example.com", ADMIN_PASSWORD)
+    other = await client.post("/v1/admin/login",
+                              json={"email": "second@example.com", "password": ADMIN_PASSWORD})
+    assert other.status_code == 200

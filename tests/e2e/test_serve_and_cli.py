@@ -144,6 +144,12 @@ def test_serve_admin_login_projects_keys_restart(server: Server, engine_kind: st
     assert json.loads(shown.stdout)["name"] == "Demo App"
     with Client(server.url, project="demo", api_key=keys["secret"]["secret"]) as app:
         assert app.project_info()["caller"]["kind"] == "secret"
+    token = json.loads(config.read_text())["token"]
+    out = cli(server, "logout", "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)["revoked_on_server"] is True
+    with Client(server.url, token=token) as stale:
+        with pytest.raises(Unauthorized):
+            stale.admin.projects.list()
     assert server.stop() == 0
 
 
