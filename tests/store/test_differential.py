@@ -39,9 +39,7 @@ ARRAYS_WITH_NULL = {"f", "h"}  # only under "arr", which the null cases below av
 
 
 def api(doc: dict[str, Any]) -> dict[str, Any]:
-    out = {"id": doc["_id"]}
-    out.update((k, v) for k, v in doc.items() if k != "_id")
-    return out
+    return {"id" if k == "_id" else k: v for k, v in doc.items()}
 
 
 def show(node: Filter) -> str:
@@ -81,9 +79,9 @@ FILTERS = [p for group in [
     case(Cmp("!=", "b", True)), case(Cmp("!=", "b", False)), case(Cmp("!=", "arr", 1)),
     # order comparisons on numbers and strings
     case(Cmp("<", "n", 5), nx=NX_BOOL_ORDER), case(Cmp("<=", "n", 2.5), nx=NX_BOOL_ORDER),
-    case(Cmp(">", "n", 0), nx=NX_BOOL_ORDER), case(Cmp(">=", "n", 5)), case(Cmp(">=", "n", "5")), case(Cmp("<", "s", "b")),
-    case(Cmp("<=", "s", "apple")), case(Cmp(">", "s", "")), case(Cmp(">=", "s", "cherry")),
-    case(Cmp(">", "arr", 0)),
+    case(Cmp(">", "n", 0), nx=NX_BOOL_ORDER), case(Cmp(">=", "n", 5)), case(Cmp(">=", "n", "5")),
+    case(Cmp("<", "s", "b")), case(Cmp("<=", "s", "apple")), case(Cmp(">", "s", "")),
+    case(Cmp(">=", "s", "cherry")), case(Cmp(">", "arr", 0)),
     # null: missing or null; no array holding null on these paths
     case(eq("n", None)), case(eq("s", None)), case(eq("b", None)), case(eq("o", None)),
     case(eq("z", None)), case(eq("o.x", None), mm=MM_NULL_PARENT), case(eq("nope", None)),
@@ -136,6 +134,29 @@ async def found(nx: Any, mm: Any, spec: dict[str, Any], **kw: Any) -> tuple[list
             [d["_id"] for d in mm.find(spec, **kw)])
 
 
+async def outcome(op: Any) -> str:
+    """"ok" or the PyMongo error class name for one call (sync on mongomock, async on nx)."""
+    try:
+        result = op()
+        if inspect.isawaitable(result):
+            await result
+    except PyMongoError as exc:
+        return type(exc).__name__
+    return "ok"
+
+
+async def unique_email(nx: Any, mm: Any) -> None:
+    await nx.create_index([("email", 1)], name="email_u", unique=True, sparse=True)
+    mm.create_index([("email", 1)], name="email_u", unique=True, sparse=True)
+
+
+def per_server(nx: str | None = None, mm: str | None = None) -> Any:
+    """Parametrize over the two servers, each strict-xfail where it deviates from MongoDB."""
+    return pytest.mark.parametrize("server", [
+        pytest.param(name, marks=[pytest.mark.xfail(strict=True, reason=why)] if why else [])
+        for name, why in (("nx-27017", nx), ("mongomock", mm))])
+
+
 @pytest.mark.parametrize("node,check", FILTERS)
 async def test_filter(servers: tuple[Any, Any], node: Filter, check: str) -> None:
     """servers: nx-27017 and mongomock agree; mongomock / nx-27017: it equals `matches`."""
@@ -154,8 +175,7 @@ NX_NO_GAP = ("nx-27017: an array holding null is not null for $eq/$ne null (lang
              "semantics); MongoDB and mongomock count it as null")
 
 
-@pytest.mark.parametrize("server", [
-    "mongomock", pytest.param("nx-27017", marks=pytest.mark.xfail(strict=True, reason=NX_NO_GAP))])
+@per_server(nx=NX_NO_GAP)
 @pytest.mark.parametrize("op", ["=", "!="])
 async def test_known_gap_array_with_null(servers: tuple[Any, Any], op: str, server: str) -> None:
     """On MongoDB an array holding null counts as null: `arr = null` matches it and
@@ -168,15 +188,14 @@ async def test_known_gap_array_with_null(servers: tuple[Any, Any], op: str, serv
     assert got ^ want == ARRAYS_WITH_NULL
 
 
-ROWS: list[dict[str, Any]] = [
+ROWS: list[dict[str, Any]] = [  # one type per field, some missing or null
     {"_id": "r1", "age": 30, "name": "kim", "team": "a", "o": {"k": 2}},
     {"_id": "r2", "age": 25, "name": "lee", "o": {"k": 1}},
-    {"_id": "r3", "name": "ann", "team": "b"},
+    {"_id": "r3", "name": "ann", "team": "b"}, {"_id": "r8", "name": "ann", "o": {"k": 3}},
     {"_id": "r4", "age": 30, "team": "a", "o": {"k": 2}},
     {"_id": "r5", "age": 41.5, "name": "bo", "team": None, "o": {}},
     {"_id": "r6", "age": 25, "name": "kim", "team": "b", "o": {"k": 1}},
     {"_id": "r7", "age": None, "name": "zed", "team": "a"},
-    {"_id": "r8", "name": "ann", "o": {"k": 3}},
     {"_id": "r9", "age": -1, "name": "Kim", "team": "c", "o": {"k": 2}},
 ]
 SORTS = [
@@ -198,6 +217,9 @@ async def test_keyset(servers: tuple[Any, Any], sort: list[tuple[str, int]]) -> 
         values = cursor_values(api(by_id[row_id]), full)
         after_nx, after_mm = await found(nx, mm, query.keyset(full, values), sort=spec)
         assert (after_nx, after_mm) == (order_mm[i + 1:], order_mm[i + 1:]), values
+    for skip, limit in ((0, 3), (2, 4), (7, 5)):
+        paged = await found(nx, mm, {}, sort=spec, skip=skip, limit=limit)
+        assert paged == (order_mm[skip:skip + limit],) * 2
 
 
 UPDATES = [
@@ -207,25 +229,9 @@ UPDATES = [
     ("a", {"s": "x"}, [], 7),  # stale version: nothing matched
     ("b", {"z": None, "b": {"k": [1, {"m": None}]}}, ["o.x"], 1),
     ("k", {"n": 1.5}, ["n.v"], 1),
-    ("e", {"o.x": 1}, [], 1),  # through a null: refused by MongoDB
+    ("e", {"o.x": 1}, [], 1),  # through a null: see test_set_through_null
     ("g", {"n.v": 1}, [], 1),
 ]
-
-
-async def outcome(op: Any) -> str:
-    """"ok" or the PyMongo error class name for one call (sync on mongomock, async on nx)."""
-    try:
-        result = op()
-        if inspect.isawaitable(result):
-            await result
-    except PyMongoError as exc:
-        return type(exc).__name__
-    return "ok"
-
-
-async def unique_email(nx: Any, mm: Any) -> None:
-    await nx.create_index([("email", 1)], name="email_u", unique=True, sparse=True)
-    mm.create_index([("email", 1)], name="email_u", unique=True, sparse=True)
 
 
 @pytest.mark.parametrize("doc_id,set_,unset,version", UPDATES, ids=str)
@@ -263,24 +269,25 @@ async def test_unique_sparse_index(servers: tuple[Any, Any]) -> None:
     await unique_email(nx, mm)
     outcomes = []
     for kind, arg in INDEX_STEPS:
-        for coll in (nx, mm):
-            if kind == "insert":
-                outcomes.append(await outcome(lambda c=coll, a=arg: c.insert_one(dict(a))))
-            else:
-                upd = update_spec({"email": arg[1]}, [])
-                outcomes.append(await outcome(lambda c=coll, a=arg, u=upd: c.update_one(
-                    {"_id": a[0]}, u)))
+        for c in (nx, mm):
+            outcomes.append(await outcome(
+                (lambda c=c, a=arg: c.insert_one(dict(a))) if kind == "insert" else
+                (lambda c=c, a=arg: c.update_one({"_id": a[0]}, update_spec({"email": a[1]}, [])))))
     expected = ["ok"] * 3 + ["DuplicateKeyError"] * 2 + ["ok", "DuplicateKeyError", "ok"]
     assert outcomes == [e for e in expected for _ in "xy"]
     got_nx, got_mm = await found(nx, mm, {}, sort=[("_id", 1)])
     assert got_nx == got_mm == [1, 2, 3, 5]
 
 
-def per_server(nx: str | None = None, mm: str | None = None) -> Any:
-    """Parametrize over the two servers, each strict-xfail where it deviates from MongoDB."""
-    return pytest.mark.parametrize("server", [
-        pytest.param(name, marks=[pytest.mark.xfail(strict=True, reason=why)] if why else [])
-        for name, why in (("nx-27017", nx), ("mongomock", mm))])
+SET_THROUGH_NULL = ("{}: $set 'o.x' on o: null is silently dropped while $inc applies; "
+                    "MongoDB refuses the whole update (WriteError, code 28)")
+
+
+@per_server(nx=SET_THROUGH_NULL.format("nx-27017"), mm=SET_THROUGH_NULL.format("mongomock"))
+async def test_set_through_null(servers: tuple[Any, Any], server: str) -> None:
+    nx, mm = await seed(servers, [{"_id": "e", "o": None, "version": 1}])
+    coll, spec = nx if server == "nx-27017" else mm, update_spec({"o.x": 1}, [])
+    assert await outcome(lambda: coll.update_one({"_id": "e", "version": 1}, spec)) == "WriteError"
 
 
 SPARSE_NULLS = ("{}: a unique sparse index lets explicit nulls repeat; MongoDB indexes null "
@@ -327,4 +334,16 @@ async def test_ttl_sweep(servers: tuple[Any, Any]) -> None:
                "mongomock do, so the sweep deletes exp: ['2000-01-01'] there")
 async def test_ttl_sweep_array_of_strings(servers: tuple[Any, Any], server: str) -> None:
     nx, mm = await seed(servers, [{"_id": "arr", "exp": ["2000-01-01"]}])
-    left_nx, left_mm = await found(nx, mm, {"_id": "arr"}) if False else ([], [])
+    await nx.delete_many(SWEEP)
+    mm.delete_many(SWEEP)
+    left_nx, left_mm = await found(nx, mm, {})
+    assert (left_nx if server == "nx-27017" else left_mm) == []
+
+
+async def test_delete_with_version(servers: tuple[Any, Any]) -> None:
+    nx, mm = await seed(servers, [dict(d, version=1) for d in DOCS])
+    for selector, gone in (({"_id": "a", "version": 2}, 0), ({"_id": "a", "version": 1}, 1),
+                           ({"_id": "zz", "version": 1}, 0)):
+        assert (await nx.delete_one(selector)).deleted_count == gone
+        assert mm.delete_one(selector).deleted_count == gone
+    assert await nx.count_documents({}) == mm.count_documents({}) == len(DOCS) - 1
