@@ -50,10 +50,14 @@ class Platform:
     async def sweep_once(self) -> int:
         now = clock.now_iso()
         removed = await self.engine.database(PLATFORM_DB).sweep_expired(now)
-        projects, _ = await self.projects.list(limit=10_000, cursor=None)
-        for project in projects:
-            removed += await self.engine.database(database_name(project["id"])).sweep_expired(now)
-        return removed
+        cursor: str | None = None
+        while True:
+            projects, cursor = await self.projects.list(limit=500, cursor=cursor)
+            for project in projects:
+                db = self.engine.database(database_name(project["id"]))
+                removed += await db.sweep_expired(now)
+            if cursor is None:
+                return removed
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -285,3 +285,26 @@ async def test_databases_are_isolated_and_droppable(engine: Engine) -> None:
         engine.database("../etc")
     with pytest.raises(InvalidQuery):
         engine.database("one").collection("bad name")
+
+
+async def test_sweep_covers_every_project(tmp_path, settings) -> None:
+    from baas.core.platform import Platform
+    from baas.core.projects import database_name
+    from baas.store import IndexSpec as Spec
+
+    platform = Platform(settings)
+    await platform.open(background=False)
+    try:
+        for i in range(3):
+            pid = f"proj-{i}"
+            await platform.projects.records.insert({"id": pid, "name": pid, "created_at": "x",
+                                                     "updated_at": "x"})
+            coll = platform.engine.database(database_name(pid)).collection("sessions")
+            await coll.ensure_index(Spec((("expires_at", 1),), ttl=True))
+            await coll.insert({"id": "old", "expires_at": "2000-01-01T00:00:00.000000Z"})
+        assert await platform.sweep_once() == 3
+    finally:
+        if platform.engine.kind == "mongodb":
+            for name in await platform.engine.databases():
+                await platform.engine.drop_database(name)
+        await platform.close()
