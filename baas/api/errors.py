@@ -48,7 +48,8 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     else:
         message = str(exc.detail)
     code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-    return error_response(request, exc.status_code, code, message, headers=exc.headers)
+    return error_response(request, exc.status_code, code, message,
+                          headers=dict(exc.headers or {}))
 
 
 async def store_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 from bson import json_util
 from pymongo import AsyncMongoClient, ReturnDocument
@@ -54,6 +54,9 @@ from baas.store.filters import (
 from baas.store.mongo import query
 
 INDEX_META = "_indexes"
+CHANGE_OPS: dict[str, Literal["insert", "update", "delete"]] = {
+    "insert": "insert", "update": "update", "replace": "update", "delete": "delete",
+}
 
 
 @contextmanager
@@ -86,7 +89,9 @@ def duplicate_fields(exc: MongoDuplicateKey, unique: dict[str, tuple[str, ...]])
     for name, fields in unique.items():
         if name in message or "_".join(fields) in message:
             return list(fields)
-    return next(iter(unique.values()), ("unknown",)) if len(unique) == 1 else ["unknown"]
+    if len(unique) == 1:
+        return list(next(iter(unique.values())))
+    return ["unknown"]
 
 
 def to_mongo(document: Document) -> Document:
@@ -269,8 +274,7 @@ class MongoCollection:
             ) as stream:
                 async for event in stream:
                     kind = event.get("operationType")
-                    op = {"insert": "insert", "update": "update", "replace": "update",
-                          "delete": "delete"}.get(kind or "")
+                    op = CHANGE_OPS.get(kind or "")
                     if op is None:
                         continue
                     token = base64.urlsafe_b64encode(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -273,14 +274,15 @@ class SQLiteCollection:
                 last = int(after)
             except ValueError:
                 raise InvalidQuery("invalid change token") from None
+        def _since(conn: sqlite3.Connection, since: int) -> list[Any]:
+            return conn.execute(
+                "SELECT seq, op, id, doc FROM _changes WHERE collection = ? AND seq > ? "
+                "ORDER BY seq LIMIT 500",
+                (self.name, since),
+            ).fetchall()
+
         while True:
-            rows = await self.db.read(
-                lambda conn, since=last: conn.execute(
-                    "SELECT seq, op, id, doc FROM _changes WHERE collection = ? AND seq > ? "
-                    "ORDER BY seq LIMIT 500",
-                    (self.name, since),
-                ).fetchall()
-            )
+            rows = await self.db.read(functools.partial(_since, since=last))
             for seq, op, id, doc in rows:
                 last = seq
                 yield Change(op=op, id=id, document=None if doc is None else ops.load(doc),
