@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -44,7 +44,10 @@ class Settings(BaseSettings):
     mongodb_write_concern: str = Field(
         "majority", description="Write concern `w` for the MongoDB engine (majority, or a number)."
     )
-    sqlite_readers: int = Field(4, ge=1, le=64, description="Reader connections per SQLite file.")
+    sqlite_readers: int = Field(
+        4, ge=1, le=64,
+        description="Threads that run SQLite reads concurrently (one more runs the writes).",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Origins allowed by CORS, comma separated; `*` allows any.",
@@ -65,6 +68,11 @@ class Settings(BaseSettings):
     )
     ttl_sweep_seconds: float = Field(
         60.0, gt=0, le=86400, description="How often expired records (TTL indexes) are removed."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Master key that encrypts secrets at rest (signing keys, provider "
+        "credentials); generated into DATA_DIR/secret.key (0600) on first start when unset.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level."
@@ -88,6 +96,19 @@ class Settings(BaseSettings):
         if not value.startswith(("mongodb://", "mongodb+srv://")):
             raise ValueError("must start with mongodb:// or mongodb+srv://")
         return value
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _check_secret_key(cls, value: Any) -> Any:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw in (None, ""):
+            return None
+        if not isinstance(raw, str) or len(raw.strip()) < 32:
+            raise ValueError(
+                "must be at least 32 characters; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return raw.strip()
 
     @field_validator("public_url")
     @classmethod
