@@ -71,6 +71,7 @@ async def update_project(request: Request) -> Response:
 async def delete_project(request: Request) -> Response:
     await require_admin(request)
     await platform_of(request).projects.delete(request.path_params["project"])
+    platform_of(request).forget_project(request.path_params["project"])
     return no_content()
 
 

@@ -20,3 +20,13 @@ async def project_info(request: Request) -> Response:
     key = await require_key(request, project_id)
     project = await platform_of(request).projects.get(project_id)
     return ok({"id": project["id"], "name": project["name"], "caller": {"kind": key.kind}})
+
+
+@route("GET", "/v1/projects/{project}/.well-known/jwks.json",
+       "Public keys (JWKS) that verify the project's access tokens; no credentials needed",
+       response=schemas.Jwks, errors=(404,))
+async def jwks(request: Request) -> Response:
+    project = await platform_of(request).projects.get(request.path_params["project"])
+    response = ok(await platform_of(request).signing(project["id"]).jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

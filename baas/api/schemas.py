@@ -89,6 +89,18 @@ class ProjectInfo(BaseModel):
     caller: Caller
 
 
+class Jwk(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    kid: str
+    kty: str
+    alg: str
+    use: str
+
+
+class Jwks(BaseModel):
+    keys: list[Jwk]
+
+
 class Health(BaseModel):
     status: str
     engine: str | None = None

@@ -11,6 +11,8 @@ from baas.core.admins import Admins
 from baas.core.keys import Keys
 from baas.core.passwords import Hasher
 from baas.core.projects import Projects, database_name
+from baas.core.secretbox import SecretBox
+from baas.core.signing import SigningKeys
 from baas.settings import Settings
 from baas.store import Engine, StoreError, create_engine
 
@@ -31,13 +33,35 @@ class Platform:
         self.keys = Keys(platform_db)
         self.projects = Projects(self.engine, platform_db, self.keys)
         self._sweeper: asyncio.Task[None] | None = None
+        self._box: SecretBox | None = None
+        self._signing: dict[str, SigningKeys] = {}
 
     async def open(self, background: bool = True) -> None:
         await self.engine.open()
+        _ = self.box  # a bad or unreadable master key stops start-up with a clear message
         for service in (self.admins, self.keys, self.projects):
             await service.setup()
         if background:
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="ttl-sweeper")
+
+    @property
+    def box(self) -> SecretBox:
+        """The master-key box; loaded (and the key file created) on first use."""
+        if self._box is None:
+            self._box = SecretBox.from_settings(self.settings)
+        return self._box
+
+    def signing(self, project_id: str) -> SigningKeys:
+        """The signing keys of one project (its access tokens and JWKS)."""
+        found = self._signing.get(project_id)
+        if found is None:
+            issuer = f"{self.settings.base_url}/v1/projects/{project_id}"
+            found = SigningKeys(self.projects.database(project_id), self.box, issuer)
+            self._signing[project_id] = found
+        return found
+
+    def forget_project(self, project_id: str) -> None:
+        self._signing.pop(project_id, None)
 
     async def close(self) -> None:
         if self._sweeper is not None:

@@ -291,3 +291,24 @@ async def test_admin_login_is_throttled(client: httpx.AsyncClient, platform: Pla
     other = await client.post("/v1/admin/login",
                               json={"email": "second@example.com", "password": ADMIN_PASSWORD})
     assert other.status_code == 200
+
+
+async def test_jwks_publishes_keys_that_verify_project_tokens(
+        client: httpx.AsyncClient, project: dict, platform: Platform) -> None:
+    import jwt
+
+    token = await platform.signing("demo").mint("demo", "user-1", "sess-1", "authenticated")
+    response = await client.get("/v1/projects/demo/.well-known/jwks.json")
+    assert response.status_code == 200 and "max-age" in response.headers["cache-control"]
+    keyset = jwt.PyJWKSet.from_dict(response.json())
+    kid = jwt.get_unverified_header(token)["kid"]
+    key = next(k for k in keyset.keys if k.key_id == kid)
+    claims = jwt.decode(token, key.key, algorithms=["ES256"], audience="demo")
+    assert claims["sub"] == "user-1" and claims["iss"].endswith("/v1/projects/demo")
+    assert "d" not in response.json()["keys"][0]  # the private scalar is never published
+    error_of(await client.get("/v1/projects/nope/.well-known/jwks.json"), 404,
+             "project_not_found")
+    # Rotation keeps the old key published next to the new one.
+    await platform.signing("demo").rotate()
+    keys = (await client.get("/v1/projects/demo/.well-known/jwks.json")).json()["keys"]
+    assert len(keys) == 2 and kid in {k["kid"] for k in keys}
