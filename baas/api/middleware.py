@@ -83,15 +83,13 @@ class BodyLimit:
             await self._reject(scope, send)
             return
         received = 0
-        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received, too_large
+            nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    too_large = True
                     raise BodyTooLarge
             return message
 

@@ -39,8 +39,8 @@ class Platform:
     async def open(self, background: bool = True) -> None:
         await self.engine.open()
         _ = self.box  # a bad or unreadable master key stops start-up with a clear message
-        for service in (self.admins, self.keys, self.projects):
-            await service.setup()
+        await self.admins.setup()
+        await self.keys.setup()
         if background:
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="ttl-sweeper")
 

@@ -24,9 +24,6 @@ class Projects:
         self.records = platform_db.collection("projects")
         self.keys = keys
 
-    async def setup(self) -> None:
-        return None
-
     async def create(
         self, project_id: str, name: str | None
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:

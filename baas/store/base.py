@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from baas.store.filters import Filter
@@ -125,17 +125,6 @@ class Delete:
 
 
 BatchOp = Insert | Update | Delete
-
-
-@dataclass
-class FindOptions:
-    filter: Filter | None = None
-    sort: SortSpec = ()
-    limit: int | None = None
-    cursor: str | None = None
-    offset: int = 0
-    fields: Sequence[str] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def check_name(name: str, what: str = "collection") -> str:

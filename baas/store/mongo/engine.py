@@ -34,7 +34,6 @@ from baas.store.base import (
     DuplicateKeyError,
     IndexSpec,
     Insert,
-    InvalidDocument,
     InvalidQuery,
     Page,
     SortSpec,
@@ -345,9 +344,9 @@ class MongoDatabase:
             if updated is None:
                 raise StoreError(f"document {op.id!r} not found or version changed")
             return updated
-        except (InvalidDocument, DuplicateKeyError, StoreError) as exc:
-            if isinstance(exc, StoreUnavailable):
-                raise
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:
             raise BatchFailed(index, str(exc), exc) from exc
 
     async def _load_ttl(self) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from baas.store.base import check_path
-from baas.store.filters import And, Cmp, Filter, In, Scalar, type_class
+from baas.store.filters import And, Cmp, Filter, In, type_class
 
 MONGO_OPS = {"=": "$eq", "!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 MONGO_TYPES = {"string": "string", "number": "number", "boolean": "bool"}
@@ -48,10 +48,6 @@ def _cmp(node: Cmp) -> dict[str, Any]:
     return {"$and": [{path: condition}, _not_array(path)]}
 
 
-def _value(value: Scalar) -> Scalar:
-    return value
-
-
 def compile_filter(node: Filter | None) -> dict[str, Any]:
     if node is None:
         return {}
@@ -59,7 +55,7 @@ def compile_filter(node: Filter | None) -> dict[str, Any]:
         return _cmp(node)
     if isinstance(node, In):
         path = mongo_path(node.path)
-        condition = {path: {"$in": [_value(v) for v in node.values]}}
+        condition = {path: {"$in": list(node.values)}}
         if path == "_id" or not node.values:
             return condition
         return {"$and": [condition, _not_array(path)]}

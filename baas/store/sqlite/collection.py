@@ -16,7 +16,6 @@ from baas.store.base import (
     InvalidQuery,
     Page,
     SortSpec,
-    StoreError,
     check_path,
 )
 from baas.store.filters import (
@@ -94,12 +93,11 @@ class SQLiteCollection:
     ) -> Page:
         for path, _ in sort:
             check_path(path)
-        query, params, full_sort = self.select_sql(filter, sort, limit, cursor, offset)
+        # Fetch one row more than asked to know whether another page exists.
+        fetch = None if limit is None else limit + 1
+        query, params, full_sort = self.select_sql(filter, sort, fetch, cursor, offset)
         if not await self._exists():
             return Page(items=[])
-        # Fetch one row more than asked to know whether another page exists.
-        if limit is not None:
-            params[params.index(limit, len(params) - (2 if offset else 1))] = limit + 1
 
         def _find(conn: sqlite3.Connection) -> list[Document]:
             return [ops.load(row[0]) for row in conn.execute(query, params)]
@@ -294,5 +292,3 @@ class SQLiteCollection:
                     except TimeoutError:
                         pass
 
-
-__all__ = ["SQLiteCollection", "StoreError"]

@@ -205,8 +205,6 @@ class SQLiteDatabase:
             for index, op in enumerate(operations):
                 try:
                     results.append(self._apply(conn, op))
-                except DuplicateKeyError as exc:
-                    raise BatchFailed(index, str(exc), exc) from exc
                 except StoreError as exc:
                     raise BatchFailed(index, str(exc), exc) from exc
             return results
