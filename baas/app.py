@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from baas.api import admin, docs, health, projects
+from baas.api import accounts, admin, authpages, docs, health, mailsettings, projects, users
 from baas.api.docs import build_openapi
 from baas.api.errors import HANDLERS
 from baas.api.middleware import BodyLimit, Metrics, RequestContext
@@ -17,7 +17,8 @@ from baas.api.routing import starlette_routes
 from baas.core.platform import Platform
 from baas.settings import Settings
 
-REGISTRIES = [health.route, docs.route, admin.route, projects.route]
+REGISTRIES = [health.route, docs.route, admin.route, mailsettings.route, projects.route,
+              accounts.route, authpages.route, users.route]
 
 
 def create_app(settings: Settings, platform: Platform | None = None) -> Starlette:

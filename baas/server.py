@@ -11,6 +11,7 @@ import uvicorn
 
 from baas import logs
 from baas.app import create_app
+from baas.core.mail import Mailer
 from baas.settings import Settings, unknown_env
 
 
@@ -23,6 +24,7 @@ def banner(settings: Settings) -> str:
         f"baas is starting on {settings.base_url}",
         f"  engine:    {settings.engine}",
         f"  data:      {where}",
+        f"  mail:      {Mailer(settings).describe()}",
         f"  API docs:  {settings.base_url}/docs",
         "  next:      baas admin create --email you@example.com   (once)",
         f"             baas login --url {settings.base_url} --email you@example.com",

@@ -6,12 +6,13 @@ environment variables ``BAAS_*``, explicit overrides (CLI flags).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -69,6 +70,51 @@ class Settings(BaseSettings):
     ttl_sweep_seconds: float = Field(
         60.0, gt=0, le=86400, description="How often expired records (TTL indexes) are removed."
     )
+    access_token_ttl: int = Field(
+        900, ge=60, le=3600, description="Lifetime of a user's access token (seconds)."
+    )
+    session_idle_seconds: int = Field(
+        7 * 86400, ge=300, le=365 * 86400,
+        description="A session unused (not refreshed) this long ends (seconds).",
+    )
+    session_absolute_seconds: int = Field(
+        30 * 86400, ge=300, le=3650 * 86400,
+        description="A session ends this long after sign-in whatever its use (seconds).",
+    )
+    verify_token_ttl: int = Field(
+        86400, ge=300, le=30 * 86400,
+        description="Lifetime of an emailed email-verification token (seconds).",
+    )
+    reset_token_ttl: int = Field(
+        1800, ge=300, le=86400, description="Lifetime of an emailed password-reset token (seconds)."
+    )
+    auth_account_limit: int = Field(
+        10, ge=1, le=100_000,
+        description="Failed logins (or reset requests) per account per 15 minutes before 429.",
+    )
+    auth_ip_limit: int = Field(
+        100, ge=1, le=1_000_000,
+        description="Sign-ups, failed logins, failed refreshes and reset requests per client "
+        "address per 15 minutes before 429.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxy addresses or networks (CIDR, comma separated) whose "
+        "X-Forwarded-For is believed; from anywhere else the header is ignored.",
+    )
+    smtp_host: str | None = Field(
+        None, description="SMTP server for auth emails; unset writes mail to DATA_DIR/outbox."
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="starttls (upgrade on 587), tls (implicit, 465) or none."
+    )
+    smtp_username: str | None = Field(None, description="SMTP login user name, if any.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP login password, if any.")
+    smtp_sender: str = Field(
+        "baas <no-reply@localhost>", description="From address of auth emails."
+    )
+    smtp_timeout: float = Field(10.0, gt=0, le=300, description="SMTP timeout (seconds).")
     secret_key: SecretStr | None = Field(
         None,
         description="Master key that encrypts secrets at rest (signing keys, provider "
@@ -81,12 +127,28 @@ class Settings(BaseSettings):
         "json", description="Structured JSON logs, or plain text for a terminal."
     )
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_session_lifetimes(self) -> Settings:
+        if self.session_idle_seconds > self.session_absolute_seconds:
+            raise ValueError("session_idle_seconds must not exceed session_absolute_seconds")
+        return self
 
     @field_validator("mongodb_url")
     @classmethod

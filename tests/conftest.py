@@ -100,3 +100,16 @@ async def engine(settings: Settings) -> AsyncIterator[Engine]:
             for name in await eng.databases():
                 await eng.drop_database(name)
         await eng.close()
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[object]:
+    """A plain SMTP server on a free loopback port that keeps what it receives
+    (a ``tests.smtp.SmtpSink``)."""
+    from tests.smtp import SmtpSink  # imported here: tests.smtp imports this module
+
+    sink = SmtpSink().start()
+    try:
+        yield sink
+    finally:
+        sink.stop()

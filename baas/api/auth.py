@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from baas.core.accounts import Caller
 from baas.core.admins import AdminSession
 from baas.core.errors import Forbidden, Unauthorized
 from baas.core.keys import ProjectKey, looks_like_key
@@ -56,3 +57,35 @@ async def require_key(request: Request, project: str) -> ProjectKey:
     found = await platform_of(request).keys.authenticate(project, key)
     request.state.key = found
     return found
+
+
+async def require_user(request: Request, project: str, *, live: bool = True) -> Caller:
+    """A signed-in end user: the project key in ``apikey`` plus a user access token.
+
+    ``live`` (account routes) also checks that the session is still open and the user
+    enabled; otherwise the token alone is trusted until it expires.
+    """
+    if request.headers.get("apikey") is None:
+        raise Unauthorized("this route needs the project's API key in the 'apikey' header "
+                           "as well as the user's access token", code="missing_api_key")
+    await require_key(request, project)
+    token = bearer(request)
+    if token is None or looks_like_key(token):
+        raise Unauthorized("sign in first: this route needs a user access token "
+                           "(Authorization: Bearer <access_token>)", code="missing_credentials")
+    caller = await platform_of(request).accounts.authenticate(project, token, live=live)
+    request.state.user = caller
+    return caller
+
+
+async def require_manager(request: Request, project: str) -> None:
+    """A secret key of ``project``, or an admin token (user management, settings)."""
+    token = bearer(request)
+    if token is not None and not looks_like_key(token) and request.headers.get("apikey") is None:
+        await require_admin(request)
+        await platform_of(request).projects.get(project)
+        return
+    key = await require_key(request, project)
+    if key.kind != "secret":
+        raise Forbidden("this route needs a secret key (sk_...) or an admin token; "
+                        "publishable keys cannot manage users", code="secret_key_required")

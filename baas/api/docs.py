@@ -60,6 +60,10 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             op["security"] = [{"adminToken": []}]
         elif e.auth == "key":
             op["security"] = [{"apiKey": []}, {"bearerKey": []}]
+        elif e.auth == "user":
+            op["security"] = [{"apiKey": [], "userToken": []}]
+        elif e.auth == "secret":
+            op["security"] = [{"apiKey": []}, {"bearerKey": []}, {"adminToken": []}]
         paths.setdefault(e.path, {})[e.method.lower()] = op
     return {
         "openapi": "3.1.0",
@@ -71,6 +75,7 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             "adminToken": {"type": "http", "scheme": "bearer"},
             "apiKey": {"type": "apiKey", "in": "header", "name": "apikey"},
             "bearerKey": {"type": "http", "scheme": "bearer"},
+            "userToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
         }},
     }
 

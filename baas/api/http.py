@@ -61,3 +61,10 @@ def ok(body: Any, status: int = 200) -> Response:
 
 def no_content() -> Response:
     return Response(status_code=204)
+
+
+async def parse_optional_body(request: Request, model: type[M]) -> M:
+    """Like ``parse_body``, but an empty body means the model's defaults."""
+    if not await request.body():
+        return model()
+    return await parse_body(request, model)

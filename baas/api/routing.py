@@ -21,7 +21,7 @@ class Endpoint:
     handler: Handler
     summary: str
     tag: str
-    auth: str = "none"  # none | admin | key
+    auth: str = "none"  # none | admin | key | user (key + access token) | secret
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 
 SECRET_BYTES = 32
 
@@ -19,6 +20,11 @@ def new_secret(prefix: str) -> str:
 
 def new_id(prefix: str) -> str:
     return prefix + secrets.token_hex(8)
+
+
+def new_sorted_id(prefix: str) -> str:
+    """An id that sorts by creation time (milliseconds, then 48 random bits)."""
+    return f"{prefix}{time.time_ns() // 1_000_000:012x}{secrets.token_hex(6)}"
 
 
 def hash_secret(secret: str) -> str:

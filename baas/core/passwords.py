@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
@@ -12,12 +15,23 @@ MIN_LENGTH = 8
 MAX_BYTES = 1024
 
 
+HASH_THREAD_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Hashing threads yield the CPU to the event loop (Linux: niceness is per thread),
+    so cheap requests stay fast while logins saturate the hasher."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
+
+
 class Hasher:
     def __init__(self, time_cost: int, memory_kib: int, parallelism: int, threads: int) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
         )
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2",
+                                        initializer=_lower_priority)
         # Verified against when an account does not exist, so timing does not tell.
         self._dummy = self._hasher.hash("dummy password for timing")
 

@@ -7,10 +7,14 @@ import contextlib
 import logging
 
 from baas.core import clock
+from baas.core.accounts import Accounts
 from baas.core.admins import Admins
 from baas.core.keys import Keys
+from baas.core.mail import Mailer
 from baas.core.passwords import Hasher
+from baas.core.projectmail import ProjectMail
 from baas.core.projects import Projects, database_name
+from baas.core.recovery import Recovery
 from baas.core.secretbox import SecretBox
 from baas.core.signing import SigningKeys
 from baas.settings import Settings
@@ -35,6 +39,10 @@ class Platform:
         self._sweeper: asyncio.Task[None] | None = None
         self._box: SecretBox | None = None
         self._signing: dict[str, SigningKeys] = {}
+        self.mailer = Mailer(settings)
+        self.accounts = Accounts(settings, self.hasher, self.projects.database, self.signing)
+        self.recovery = Recovery(self.accounts, self.mailer, self.project_mail,
+                                 self._project_name)
 
     async def open(self, background: bool = True) -> None:
         await self.engine.open()
@@ -56,18 +64,32 @@ class Platform:
         found = self._signing.get(project_id)
         if found is None:
             issuer = f"{self.settings.base_url}/v1/projects/{project_id}"
-            found = SigningKeys(self.projects.database(project_id), self.box, issuer)
+            # Retired keys verify for longer than any access token lives.
+            grace = self.settings.access_token_ttl + 60
+            found = SigningKeys(self.projects.database(project_id), self.box, issuer,
+                                retired_grace=grace)
             self._signing[project_id] = found
         return found
 
+    def project_mail(self, project_id: str) -> ProjectMail:
+        """The project's mail settings: SMTP override and message templates."""
+        return ProjectMail(self.projects.database(project_id), self.box, project_id,
+                           timeout=self.settings.smtp_timeout)
+
+    async def _project_name(self, project_id: str) -> str:
+        return str((await self.projects.get(project_id))["name"])
+
     def forget_project(self, project_id: str) -> None:
         self._signing.pop(project_id, None)
+        self.accounts.forget(project_id)
 
     async def close(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        await self.recovery.drain(5)
+        await self.mailer.drain(5)
         await self.engine.close()
         self.hasher.close()
 

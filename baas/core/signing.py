@@ -12,6 +12,7 @@ Rotation makes a new key current and retires the old one, which keeps verifying
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from typing import Any
@@ -23,10 +24,11 @@ from jwt.algorithms import ECAlgorithm
 
 from baas.core import clock
 from baas.core.credentials import new_id
-from baas.core.errors import Unauthorized
-from baas.core.secretbox import SecretBox
+from baas.core.errors import Unauthorized, Unavailable
+from baas.core.secretbox import SecretBox, SecretBoxError
 from baas.store import Database, DuplicateKeyError, IndexSpec, eq
 
+log = logging.getLogger("baas.auth")
 ALGORITHM = "ES256"
 COLLECTION = "signing_keys"
 KID_PREFIX = "sig_"
@@ -157,6 +159,14 @@ class SigningKeys:
     def _cutoff(self) -> str:
         return clock.iso(clock.now() - timedelta(seconds=self.retired_grace))
 
+    async def describe(self) -> list[dict[str, Any]]:
+        """Every key still kept, newest first: id, created_at, retired_at, current."""
+        await self.current()
+        page = await self.keys.find(sort=(("created_at", -1),), limit=1000)
+        return [{"id": doc["id"], "created_at": doc["created_at"],
+                 "retired_at": doc.get("retired_at"), "current": bool(doc.get("current"))}
+                for doc in page.items]
+
     async def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """Public keys of the current key and recently retired ones, newest first."""
         await self.current()
@@ -169,7 +179,15 @@ class SigningKeys:
         kid = doc["id"]
         found = self._private.get(kid)
         if found is None:
-            pem = self.box.open(doc["private"], _context(kid))
+            try:
+                pem = self.box.open(doc["private"], _context(kid))
+            except SecretBoxError:
+                log.error("signing key cannot be decrypted", extra={"kid": kid})
+                raise Unavailable(
+                    "this project's signing key cannot be decrypted with the current "
+                    "BAAS_SECRET_KEY; restore the previous key, or run "
+                    "`baas keys rotate-signing` to make a new one",
+                    code="signing_key_unreadable") from None
             loaded = serialization.load_pem_private_key(pem, password=None)
             if not isinstance(loaded, ec.EllipticCurvePrivateKey):
                 raise TypeError(f"signing key {kid} is not an EC key")

@@ -1,4 +1,5 @@
-"""``baas keys``: create, list and revoke a project's API keys."""
+"""``baas keys``: create, list and revoke a project's API keys; list and rotate its
+access-token signing keys."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from typing import Annotated
 
 import typer
 
-from .output import JsonOpt, keys_table, print_json, say, secrets
+from .output import JsonOpt, keys_table, print_json, say, secrets, signing_keys_table
 from .session import UrlOpt, admin_session
 
-app = typer.Typer(help="Create, list and revoke a project's API keys.", no_args_is_help=True)
+app = typer.Typer(
+    help="Create, list and revoke a project's API keys; list and rotate its signing keys.",
+    no_args_is_help=True,
+)
 
 ProjectOpt = Annotated[
     str, typer.Option("--project", "-p", help="Project id.", show_default=False)
@@ -93,3 +97,29 @@ def revoke(
         print_json(key)
     else:
         say(f"Revoked key {key.id} ({key.kind}) at {key.revoked_at}.")
+
+
+@app.command("signing")
+def signing(project: ProjectOpt, url: UrlOpt = None, json_output: JsonOpt = False) -> None:
+    """List the keys that sign the project's user access tokens (no private parts)."""
+    with admin_session(url) as admin:
+        keys = admin.projects.signing_keys(project)
+    if json_output:
+        print_json(keys)
+    else:
+        signing_keys_table(keys)
+
+
+@app.command("rotate-signing")
+def rotate_signing(
+    project: ProjectOpt, url: UrlOpt = None, json_output: JsonOpt = False
+) -> None:
+    """Make a new signing key current; the old one still verifies until its tokens expire."""
+    with admin_session(url) as admin:
+        rotation = admin.projects.rotate_signing_key(project)
+    if json_output:
+        print_json(rotation)
+        return
+    say(f"Signing key {rotation.current} is now current for project {project}.",
+        style="green")
+    signing_keys_table(rotation.items)

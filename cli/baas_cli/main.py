@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from baas_sdk import BaasError
 
-from . import __version__, admin, keys, login, projects, serve
+from . import __version__, admin, keys, login, projects, serve, users
 from .errors import describe
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.command("whoami")(login.whoami)
 app.add_typer(admin.app, name="admin")
 app.add_typer(projects.app, name="projects")
 app.add_typer(keys.app, name="keys")
+app.add_typer(users.app, name="users")
 
 
 def _version(value: bool) -> None:

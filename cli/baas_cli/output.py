@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 from baas_sdk import ApiKey, Project
+from baas_sdk._models import SigningKey, User
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
@@ -87,3 +89,56 @@ def secrets(keys: Sequence[ApiKey]) -> None:
     warn("Store these secrets now: the server never shows them again.")
     for key in shown:
         say(f"{key.kind} key {key.id}: {key.secret}")
+
+
+def when(value: str | None, seconds: bool = True) -> str | None:
+    """An RFC 3339 time as ``2030-01-02 03:04:05Z`` (UTC) for tables."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ" if seconds else "%Y-%m-%d %H:%MZ")
+
+
+def yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def users_table(users: Sequence[User], title: str | None = None) -> None:
+    # Ids stay whole; on a narrow terminal the rest folds (times break at the space).
+    grid = Table(title=title, title_justify="left")
+    grid.add_column("id", no_wrap=True)
+    for column in ("email", "verified", "anonymous", "disabled", "created", "last sign-in"):
+        grid.add_column(column, overflow="fold")
+    for u in users:
+        grid.add_row(*(_cell(v) for v in (
+            u.id, u.email, yes_no(u.email_verified), yes_no(u.anonymous), yes_no(u.disabled),
+            when(u.created_at, seconds=False), when(u.last_sign_in_at, seconds=False))))
+    console.print(grid)
+
+
+def user_details(user: User) -> None:
+    """One user as a two-column table, ``data`` as compact JSON."""
+    table(None, ["", ""], [
+        ["id", user.id],
+        ["email", user.email],
+        ["email verified", yes_no(user.email_verified)],
+        ["anonymous", yes_no(user.anonymous)],
+        ["disabled", yes_no(user.disabled)],
+        ["created", when(user.created_at)],
+        ["updated", when(user.updated_at)],
+        ["last sign-in", when(user.last_sign_in_at)],
+        ["data", json.dumps(user.data, ensure_ascii=False, sort_keys=True)],
+    ])
+
+
+def signing_keys_table(keys: Sequence[SigningKey], title: str | None = None) -> None:
+    table(
+        title,
+        ["id", "current", "created", "retired"],
+        ([k.id, yes_no(k.current), when(k.created_at), when(k.retired_at)] for k in keys),
+    )

@@ -1,13 +1,20 @@
 """Python client for baas.
 
-    from baas_sdk import Client
+    from baas_sdk import Client, FileStore
 
     with Client("http://127.0.0.1:8080") as client:
         client.admin.login("admin@example.com", "secret")
         created = client.admin.projects.create("myapp", name="My App")
+
+    with Client(url, project="myapp", api_key="pk_...",
+                session_store=FileStore("~/.myapp/session.json")) as client:
+        if client.auth.user is None:
+            client.auth.sign_in("ada@example.com", "a long password")
+        print(client.auth.me().email)
 """
 
 from ._admin import AdminClient, AsyncAdminClient
+from ._auth import AsyncAuth, Auth
 from ._client import AsyncClient, Client
 from ._exceptions import (
     APIError,
@@ -27,7 +34,19 @@ from ._exceptions import (
     Unauthorized,
     ValidationError,
 )
-from ._models import AdminToken, ApiKey, CreatedProject, Page, Project
+from ._models import (
+    AdminToken,
+    ApiKey,
+    CreatedProject,
+    Page,
+    Project,
+    Session,
+    SessionInfo,
+    SigningKey,
+    SigningKeyRotation,
+    User,
+)
+from ._session import FileStore, MemoryStore, SessionStore
 
 __version__ = "0.1.0"
 
@@ -37,6 +56,8 @@ __all__ = [
     "AdminToken",
     "ApiKey",
     "AsyncAdminClient",
+    "AsyncAuth",
+    "Auth",
     "AsyncClient",
     "BaasError",
     "BadRequest",
@@ -44,7 +65,9 @@ __all__ = [
     "Conflict",
     "ConnectError",
     "CreatedProject",
+    "FileStore",
     "Forbidden",
+    "MemoryStore",
     "NotFound",
     "Page",
     "PayloadTooLarge",
@@ -53,9 +76,15 @@ __all__ = [
     "RateLimited",
     "ResponseError",
     "ServerError",
+    "Session",
+    "SessionInfo",
+    "SessionStore",
+    "SigningKey",
+    "SigningKeyRotation",
     "Timeout",
     "TransportError",
     "Unauthorized",
+    "User",
     "ValidationError",
     "__version__",
 ]

@@ -1,4 +1,5 @@
-"""Platform administration (``/v1/admin``): login, projects and their API keys.
+"""Platform administration (``/v1/admin``): login, projects, their API keys and signing
+keys; and a project's users (``/v1/projects/{project}/users``, reached with an admin token).
 
 The ``*_call`` functions are pure request builders; ``AdminClient`` and
 ``AsyncAdminClient`` only send them, so the two stay identical in behaviour.
@@ -6,11 +7,22 @@ The ``*_call`` functions are pure request builders; ``AdminClient`` and
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._core import Call, parse_model, parse_none, segment
-from ._models import AdminToken, ApiKey, CreatedProject, KeyKind, Page, Project
+from ._models import (
+    AdminToken,
+    ApiKey,
+    CreatedProject,
+    KeyKind,
+    Page,
+    Project,
+    SigningKey,
+    SigningKeyRotation,
+    User,
+)
 
 if TYPE_CHECKING:
     from ._client import AsyncClient, Client
@@ -84,6 +96,63 @@ def revoke_key_call(project: str, key_id: str) -> Call[ApiKey]:
     )
 
 
+def list_signing_keys_call(project: str) -> Call[Page[SigningKey]]:
+    return Call(
+        "GET", f"{ADMIN}/projects/{segment(project)}/signing-keys", parse_model(Page[SigningKey])
+    )
+
+
+def rotate_signing_key_call(project: str) -> Call[SigningKeyRotation]:
+    return Call(
+        "POST", f"{ADMIN}/projects/{segment(project)}/signing-keys:rotate",
+        parse_model(SigningKeyRotation),
+    )
+
+
+def _users(project: str, user_id: str | None = None) -> str:
+    path = f"/v1/projects/{segment(project)}/users"
+    return path if user_id is None else f"{path}/{segment(user_id)}"
+
+
+def _set(**fields: Any) -> dict[str, Any]:
+    """Only the fields given: ``None`` means "leave unchanged" (or "server default")."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def list_users_call(
+    project: str,
+    cursor: str | None = None,
+    *,
+    limit: int | None = None,
+    email: str | None = None,
+    disabled: bool | None = None,
+    anonymous: bool | None = None,
+) -> Call[Page[User]]:
+    params: dict[str, str | int] = _set(cursor=cursor or None, limit=limit, email=email or None)
+    for name, flag in (("disabled", disabled), ("anonymous", anonymous)):
+        if flag is not None:
+            params[name] = "true" if flag else "false"
+    return Call("GET", _users(project), parse_model(Page[User]), params=params or None)
+
+
+def create_user_call(project: str, fields: dict[str, Any]) -> Call[User]:
+    """``fields``: email, password?, data?, email_verified?, disabled? (``None`` = omit)."""
+    return Call("POST", _users(project), parse_model(User), json=_set(**fields))
+
+
+def get_user_call(project: str, user_id: str) -> Call[User]:
+    return Call("GET", _users(project, user_id), parse_model(User))
+
+
+def update_user_call(project: str, user_id: str, fields: dict[str, Any]) -> Call[User]:
+    """Only the fields given (not ``None``) change."""
+    return Call("PATCH", _users(project, user_id), parse_model(User), json=_set(**fields))
+
+
+def delete_user_call(project: str, user_id: str) -> Call[None]:
+    return Call("DELETE", _users(project, user_id), parse_none)
+
+
 # Cursor-following lives here once per facade: a list call is a function of the cursor.
 PageCall = Callable[[str | None], Call[Page[T]]]
 
@@ -132,6 +201,14 @@ class Projects:
     def delete(self, id: str) -> None:
         self._client.send(delete_project_call(id))
 
+    def signing_keys(self, project: str) -> builtins.list[SigningKey]:
+        """The project's access-token signing keys: the current one and retired ones."""
+        return self._client.send(list_signing_keys_call(project)).items
+
+    def rotate_signing_key(self, project: str) -> SigningKeyRotation:
+        """Make a new signing key current; the old one keeps verifying for a grace time."""
+        return self._client.send(rotate_signing_key_call(project))
+
 
 class Keys:
     def __init__(self, client: Client) -> None:
@@ -153,6 +230,55 @@ class Keys:
         return self._client.send(revoke_key_call(project, key_id))
 
 
+class Users:
+    """One project's users; reach it as ``client.admin.users("myapp")``."""
+
+    def __init__(self, client: Client, project: str) -> None:
+        self._client = client
+        self.project = project
+
+    def page(
+        self, cursor: str | None = None, *, limit: int | None = None, email: str | None = None,
+        disabled: bool | None = None, anonymous: bool | None = None,
+    ) -> Page[User]:
+        """One page, oldest first (``email`` is a prefix); pass ``next_cursor`` on."""
+        return self._client.send(list_users_call(
+            self.project, cursor, limit=limit, email=email, disabled=disabled,
+            anonymous=anonymous))
+
+    def list(
+        self, *, email: str | None = None, disabled: bool | None = None,
+        anonymous: bool | None = None,
+    ) -> list[User]:
+        """Every matching user, oldest first, following the pages."""
+        return _collect(self._client, lambda cursor: list_users_call(
+            self.project, cursor, email=email, disabled=disabled, anonymous=anonymous))
+
+    def create(
+        self, email: str, password: str | None = None, *, data: dict[str, Any] | None = None,
+        email_verified: bool | None = None, disabled: bool | None = None,
+    ) -> User:
+        return self._client.send(create_user_call(self.project, dict(
+            email=email, password=password, data=data, email_verified=email_verified,
+            disabled=disabled)))
+
+    def get(self, user_id: str) -> User:
+        return self._client.send(get_user_call(self.project, user_id))
+
+    def update(
+        self, user_id: str, *, email: str | None = None, password: str | None = None,
+        data: dict[str, Any] | None = None, email_verified: bool | None = None,
+        disabled: bool | None = None,
+    ) -> User:
+        """Change the given fields only; disabling ends all the user's sessions."""
+        return self._client.send(update_user_call(self.project, user_id, dict(
+            email=email, password=password, data=data, email_verified=email_verified,
+            disabled=disabled)))
+
+    def delete(self, user_id: str) -> None:
+        self._client.send(delete_user_call(self.project, user_id))
+
+
 class AdminClient:
     """Platform administration over a ``Client``; reach it as ``client.admin``."""
 
@@ -160,6 +286,10 @@ class AdminClient:
         self._client = client
         self.projects = Projects(client)
         self.keys = Keys(client)
+
+    def users(self, project: str) -> Users:
+        """The users of one project (an admin token may manage any project's users)."""
+        return Users(self._client, project)
 
     def login(self, email: str, password: str) -> AdminToken:
         """Exchange admin credentials for a token, and use that token from now on."""
@@ -195,6 +325,14 @@ class AsyncProjects:
     async def delete(self, id: str) -> None:
         await self._client.send(delete_project_call(id))
 
+    async def signing_keys(self, project: str) -> builtins.list[SigningKey]:
+        """The project's access-token signing keys: the current one and retired ones."""
+        return (await self._client.send(list_signing_keys_call(project))).items
+
+    async def rotate_signing_key(self, project: str) -> SigningKeyRotation:
+        """Make a new signing key current; the old one keeps verifying for a grace time."""
+        return await self._client.send(rotate_signing_key_call(project))
+
 
 class AsyncKeys:
     def __init__(self, client: AsyncClient) -> None:
@@ -216,6 +354,55 @@ class AsyncKeys:
         return await self._client.send(revoke_key_call(project, key_id))
 
 
+class AsyncUsers:
+    """One project's users; reach it as ``client.admin.users("myapp")``."""
+
+    def __init__(self, client: AsyncClient, project: str) -> None:
+        self._client = client
+        self.project = project
+
+    async def page(
+        self, cursor: str | None = None, *, limit: int | None = None, email: str | None = None,
+        disabled: bool | None = None, anonymous: bool | None = None,
+    ) -> Page[User]:
+        """One page, oldest first (``email`` is a prefix); pass ``next_cursor`` on."""
+        return await self._client.send(list_users_call(
+            self.project, cursor, limit=limit, email=email, disabled=disabled,
+            anonymous=anonymous))
+
+    async def list(
+        self, *, email: str | None = None, disabled: bool | None = None,
+        anonymous: bool | None = None,
+    ) -> list[User]:
+        """Every matching user, oldest first, following the pages."""
+        return await _acollect(self._client, lambda cursor: list_users_call(
+            self.project, cursor, email=email, disabled=disabled, anonymous=anonymous))
+
+    async def create(
+        self, email: str, password: str | None = None, *, data: dict[str, Any] | None = None,
+        email_verified: bool | None = None, disabled: bool | None = None,
+    ) -> User:
+        return await self._client.send(create_user_call(self.project, dict(
+            email=email, password=password, data=data, email_verified=email_verified,
+            disabled=disabled)))
+
+    async def get(self, user_id: str) -> User:
+        return await self._client.send(get_user_call(self.project, user_id))
+
+    async def update(
+        self, user_id: str, *, email: str | None = None, password: str | None = None,
+        data: dict[str, Any] | None = None, email_verified: bool | None = None,
+        disabled: bool | None = None,
+    ) -> User:
+        """Change the given fields only; disabling ends all the user's sessions."""
+        return await self._client.send(update_user_call(self.project, user_id, dict(
+            email=email, password=password, data=data, email_verified=email_verified,
+            disabled=disabled)))
+
+    async def delete(self, user_id: str) -> None:
+        await self._client.send(delete_user_call(self.project, user_id))
+
+
 class AsyncAdminClient:
     """Platform administration over an ``AsyncClient``; reach it as ``client.admin``."""
 
@@ -223,6 +410,10 @@ class AsyncAdminClient:
         self._client = client
         self.projects = AsyncProjects(client)
         self.keys = AsyncKeys(client)
+
+    def users(self, project: str) -> AsyncUsers:
+        """The users of one project (an admin token may manage any project's users)."""
+        return AsyncUsers(self._client, project)
 
     async def login(self, email: str, password: str) -> AdminToken:
         """Exchange admin credentials for a token, and use that token from now on."""

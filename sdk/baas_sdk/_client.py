@@ -1,10 +1,18 @@
 """``Client`` and ``AsyncClient``: thin facades over ``BaseClient`` that differ only
 in how they perform I/O. Pass ``transport=`` to run over ``httpx.ASGITransport``
 (in process) or ``httpx.MockTransport`` (tests) instead of the network.
+
+``send`` is where a signed-in session stays usable: it refreshes the access token before
+a request when it expires within ``refresh_margin`` seconds, and once more after a 401
+``token_expired``/``invalid_token``. Refreshes are serialized by a lock (a
+``threading.RLock``, an ``asyncio.Lock``) and skipped when another caller already rotated
+the tokens, because the server revokes the whole session when a refresh token is reused.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -12,7 +20,11 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from ._admin import AdminClient, AsyncAdminClient
+from ._auth import AsyncAuth, Auth, refresh_call
 from ._core import BaseClient, Call, project_info_call, translate_transport_errors
+from ._exceptions import BaasError
+from ._models import Session
+from ._session import DEFAULT_REFRESH_MARGIN, Clock, OnChange, SessionStore
 
 T = TypeVar("T")
 
@@ -29,18 +41,58 @@ class Client(BaseClient):
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
+        *,
+        session_store: SessionStore | None = None,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        on_change: OnChange | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(
-            url, project=project, api_key=api_key, token=token, timeout=timeout, headers=headers
+            url, project=project, api_key=api_key, token=token, timeout=timeout,
+            headers=headers, session_store=session_store, refresh_margin=refresh_margin,
+            on_change=on_change, clock=clock,
         )
         self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
+        # Reentrant: an on_change callback that sends a request cannot deadlock.
+        self._refresh_lock = threading.RLock()
         self.admin = AdminClient(self)
+        self.auth = Auth(self)
 
     def send(self, call: Call[T]) -> T:
         """Send one operation and return its parsed answer, or raise a ``BaasError``."""
-        with translate_transport_errors(self.url):
-            response = self._http.request(**self.request_kwargs(call))
+        stale = self.stale_token(call)
+        if stale is not None:
+            try:
+                self._refresh(stale)
+            except BaasError:
+                if not self.token_still_valid():
+                    raise
+        sent = self.session_token(call)
+        response = self._request(call)
+        retry = self.retry_token(sent, response)
+        if retry is not None:
+            self._refresh(retry)
+            response = self._request(call)
         return self.handle_response(call, response)
+
+    def _request(self, call: Call[Any]) -> httpx.Response:
+        with translate_transport_errors(self.url):
+            return self._http.request(**self.request_kwargs(call))
+
+    def _refresh(self, seen: str | None) -> Session | None:
+        with self._refresh_lock:
+            session = self.begin_refresh(seen)
+            if session is None:
+                return self.session
+            call = refresh_call(self.require_project(), session.refresh_token)
+            return self.finish_refresh(call, self._request(call))
+
+    def refresh_session(self) -> Session:
+        """Spend the refresh token now (``client.auth.refresh()``)."""
+        session = self._refresh(None) if self.session is not None else None
+        if session is None:
+            raise BaasError("not signed in")
+        return session
 
     def project_info(self) -> dict[str, Any]:
         """The configured project and the kind of key used (``caller.kind``)."""
@@ -73,18 +125,57 @@ class AsyncClient(BaseClient):
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
+        *,
+        session_store: SessionStore | None = None,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        on_change: OnChange | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(
-            url, project=project, api_key=api_key, token=token, timeout=timeout, headers=headers
+            url, project=project, api_key=api_key, token=token, timeout=timeout,
+            headers=headers, session_store=session_store, refresh_margin=refresh_margin,
+            on_change=on_change, clock=clock,
         )
         self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport)
+        self._refresh_lock = asyncio.Lock()
         self.admin = AsyncAdminClient(self)
+        self.auth = AsyncAuth(self)
 
     async def send(self, call: Call[T]) -> T:
         """Send one operation and return its parsed answer, or raise a ``BaasError``."""
-        with translate_transport_errors(self.url):
-            response = await self._http.request(**self.request_kwargs(call))
+        stale = self.stale_token(call)
+        if stale is not None:
+            try:
+                await self._refresh(stale)
+            except BaasError:
+                if not self.token_still_valid():
+                    raise
+        sent = self.session_token(call)
+        response = await self._request(call)
+        retry = self.retry_token(sent, response)
+        if retry is not None:
+            await self._refresh(retry)
+            response = await self._request(call)
         return self.handle_response(call, response)
+
+    async def _request(self, call: Call[Any]) -> httpx.Response:
+        with translate_transport_errors(self.url):
+            return await self._http.request(**self.request_kwargs(call))
+
+    async def _refresh(self, seen: str | None) -> Session | None:
+        async with self._refresh_lock:
+            session = self.begin_refresh(seen)
+            if session is None:
+                return self.session
+            call = refresh_call(self.require_project(), session.refresh_token)
+            return self.finish_refresh(call, await self._request(call))
+
+    async def refresh_session(self) -> Session:
+        """Spend the refresh token now (``client.auth.refresh()``)."""
+        session = await self._refresh(None) if self.session is not None else None
+        if session is None:
+            raise BaasError("not signed in")
+        return session
 
     async def project_info(self) -> dict[str, Any]:
         """The configured project and the kind of key used (``caller.kind``)."""

@@ -1,10 +1,12 @@
 """The pure core shared by ``Client`` and ``AsyncClient``: configuration, request
-building and response parsing. Nothing here performs I/O, so both facades behave the
-same by construction and the logic is testable without a network.
+building and response parsing. Nothing here touches the network (the only side effect is
+the ``SessionStore`` the caller supplies), so both facades behave the same by
+construction and the logic is testable without a network.
 
 An API operation is a ``Call``: what to send plus how to read a successful answer.
-Endpoint modules (``_admin.py`` and later auth, collections...) only build ``Call``s;
-the facades send them.
+Endpoint modules (``_admin.py``, ``_auth.py``...) only build ``Call``s; the facades send
+them. The signed-in session (``_session.py``) is part of the configuration: which token a
+request carries, and whether it must be refreshed first, are decided here.
 """
 
 from __future__ import annotations
@@ -31,6 +33,20 @@ from ._exceptions import (
     TransportError,
     error_class_for,
 )
+from ._models import AuthAnswer, Session
+from ._session import (
+    DEFAULT_REFRESH_MARGIN,
+    TOKEN_REFRESHED,
+    Clock,
+    OnChange,
+    SessionState,
+    SessionStore,
+    ends_session,
+    expiry,
+    needs_refresh,
+    refresh_now,
+    retry_after_refresh,
+)
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -40,7 +56,12 @@ USER_AGENT = "baas-sdk-python/0.1.0"
 
 @dataclass(frozen=True)
 class Call(Generic[T]):
-    """One API operation: the request to send and the parser of a 2xx answer."""
+    """One API operation: the request to send and the parser of a 2xx answer.
+
+    ``with_session=False`` marks operations that must not carry the user's access token
+    (signing in, refreshing, redeeming an emailed token): they send the API key only and
+    never trigger a refresh.
+    """
 
     method: str
     path: str
@@ -48,6 +69,7 @@ class Call(Generic[T]):
     json: Any = None
     params: Mapping[str, str | int] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    with_session: bool = True
 
 
 def segment(value: str) -> str:
@@ -169,6 +191,10 @@ class BaseClient:
         token: str | None = None,
         timeout: float = 10.0,
         headers: Mapping[str, str] | None = None,
+        session_store: SessionStore | None = None,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        on_change: OnChange | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if not url or "://" not in url:
             raise BaasError(f"invalid server URL {url!r}: expected http(s)://host[:port]")
@@ -178,21 +204,82 @@ class BaseClient:
         self.token = token
         self.timeout = timeout
         self.headers: dict[str, str] = dict(headers or {})
+        self.refresh_margin = refresh_margin
+        # Loads a stored session, so an app stays signed in across restarts.
+        self.auth_state = SessionState(session_store, project, clock, on_change)
 
-    def auth_headers(self) -> dict[str, str]:
+    # -- credentials ----------------------------------------------------------------
+
+    @property
+    def session(self) -> Session | None:
+        return self.auth_state.session
+
+    def session_token(self, call: Call[Any] | None = None) -> str | None:
+        """The session's access token if this call carries it. An explicit ``token``
+        (an admin token, or a JWT obtained elsewhere) wins over the session."""
+        if self.token or (call is not None and not call.with_session):
+            return None
+        session = self.auth_state.session
+        return session.access_token if session else None
+
+    def auth_headers(self, call: Call[Any] | None = None) -> dict[str, str]:
         headers: dict[str, str] = {}
         if self.api_key:
             headers["apikey"] = self.api_key
-        bearer = self.token or self.api_key
+        bearer = self.token or self.session_token(call) or self.api_key
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
         return headers
+
+    # -- refresh decisions (the facades hold the lock and do the I/O) ----------------
+
+    def stale_token(self, call: Call[Any]) -> str | None:
+        """The access token this call would carry when it must be refreshed first."""
+        session = self.auth_state.session
+        if session is None or self.session_token(call) is None:
+            return None
+        if not needs_refresh(session, self.auth_state.clock(), self.refresh_margin):
+            return None
+        return session.access_token
+
+    def token_still_valid(self) -> bool:
+        """After an early refresh failed (a 5xx, a network error): the request may still
+        go with the current access token when it has not expired yet."""
+        session = self.auth_state.session
+        return session is not None and self.auth_state.clock() < expiry(session)
+
+    def retry_token(self, sent: str | None, response: httpx.Response) -> str | None:
+        """The access token to refresh when this answer to a request that carried
+        ``sent`` is a 401 that a refresh may cure (the caller retries once)."""
+        if sent is None or response.status_code != 401:
+            return None
+        return sent if retry_after_refresh(error_from_response(response)) else None
+
+    def begin_refresh(self, seen: str | None) -> Session | None:
+        """Under the refresh lock: the session whose refresh token must be spent now, or
+        None when another caller (this process or another one sharing the store) already
+        rotated the tokens. ``seen=None`` forces a refresh."""
+        state = self.auth_state
+        go, adopt = refresh_now(state.session, seen, state.stored(), state.clock(),
+                                self.refresh_margin)
+        if adopt is not None:
+            state.adopt_stored(adopt)
+        return state.session if go else None
+
+    def finish_refresh(self, call: Call[AuthAnswer], response: httpx.Response) -> Session:
+        """Adopt the new tokens, or sign out locally when the session is over."""
+        if response.is_success:
+            return self.auth_state.adopt(call.parse(response), TOKEN_REFRESHED)
+        error = error_from_response(response)
+        if ends_session(error):
+            self.auth_state.clear()
+        raise error
 
     def request_kwargs(self, call: Call[Any]) -> dict[str, Any]:
         """Everything ``httpx.Client.request`` needs; later layers win over earlier ones."""
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         headers.update(self.headers)
-        headers.update(self.auth_headers())
+        headers.update(self.auth_headers(call))
         headers.update(call.headers)
         kwargs: dict[str, Any] = {
             "method": call.method,

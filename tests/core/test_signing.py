@@ -12,6 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from baas.core.errors import Unavailable
 from baas.core.secretbox import SecretBox, SecretBoxError
 from baas.core.signing import SigningKeys, TokenError
 from baas.store import Engine
@@ -89,7 +90,7 @@ async def test_private_key_is_sealed(engine: Engine) -> None:
         SecretBox(b"another-master-key-0123456789abcdef").open(
             stored["private"], "signing-key:" + kid)
     thief = SigningKeys(engine.database("p_demo"), SecretBox(b"z" * 32), ISSUER)
-    with pytest.raises(SecretBoxError):
+    with pytest.raises(Unavailable):
         await thief.mint("p_demo", "usr_1", "ses_1", "authenticated")
 
 
@@ -205,3 +206,19 @@ async def test_concurrent_rotations_leave_one_current_key(engine: Engine) -> Non
     current = (await db.collection("signing_keys").find(eq("current", True))).items
     assert len(current) == 1 and current[0]["id"] != first
     assert (await nodes[1].current())["id"] == current[0]["id"]
+
+
+async def test_changed_master_key_answers_503_until_rotation(engine: Engine) -> None:
+    old = make(engine)
+    before = await old.mint("p_demo", "usr_1", "ses_1", "authenticated")
+    changed = SigningKeys(engine.database("p_demo"), SecretBox(b"another-master-key-" * 3),
+                          ISSUER)
+    with pytest.raises(Unavailable) as caught:
+        await changed.mint("p_demo", "usr_1", "ses_1", "authenticated")
+    assert caught.value.code == "signing_key_unreadable"
+    assert "rotate-signing" in caught.value.message
+    # Verifying needs only the public key, so issued tokens keep working.
+    assert (await changed.verify(before, "p_demo"))["sub"] == "usr_1"
+    await changed.rotate()
+    after = await changed.mint("p_demo", "usr_2", "ses_2", "authenticated")
+    assert (await changed.verify(after, "p_demo"))["sub"] == "usr_2"

@@ -104,10 +104,13 @@ def test_public_api() -> None:
     assert sorted(baas_sdk.__all__) == sorted(
         [
             "APIError", "AdminClient", "AdminToken", "ApiKey", "AsyncAdminClient",
-            "AsyncClient", "BaasError", "BadRequest", "Client", "Conflict", "ConnectError",
-            "CreatedProject", "Forbidden", "NotFound", "Page", "PayloadTooLarge",
-            "PreconditionFailed", "Project", "RateLimited", "ResponseError", "ServerError",
-            "Timeout", "TransportError", "Unauthorized", "ValidationError", "__version__",
+            "AsyncAuth", "AsyncClient", "Auth", "BaasError", "BadRequest", "Client",
+            "Conflict", "ConnectError", "CreatedProject", "FileStore", "Forbidden",
+            "MemoryStore", "NotFound", "Page", "PayloadTooLarge", "PreconditionFailed",
+            "Project", "RateLimited", "ResponseError", "ServerError", "Session",
+            "SessionInfo", "SessionStore", "SigningKey", "SigningKeyRotation", "Timeout",
+            "TransportError", "Unauthorized",
+            "User", "ValidationError", "__version__",
         ]
     )
     for name in baas_sdk.__all__:

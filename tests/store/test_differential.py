@@ -347,3 +347,18 @@ async def test_delete_with_version(servers: tuple[Any, Any]) -> None:
         assert (await nx.delete_one(selector)).deleted_count == gone
         assert mm.delete_one(selector).deleted_count == gone
     assert await nx.count_documents({}) == mm.count_documents({}) == len(DOCS) - 1
+
+
+TIMESTAMP_STRINGS = ("nx-27017: strings shaped like RFC 3339 timestamps compare as times at "
+                     "whole-second precision; MongoDB compares strings by their bytes")
+
+
+@per_server(nx=TIMESTAMP_STRINGS)
+async def test_timestamp_strings_compare_as_strings(servers: tuple[Any, Any],
+                                                    server: str) -> None:
+    nx, mm = await seed(servers, [{"_id": "a", "t": "2026-11-21T10:00:00.001000Z"},
+                                  {"_id": "b", "t": "2026-11-21T10:00:00.002000Z"}])
+    spec = {"t": {"$gt": "2026-11-21T10:00:00.001000Z"}}
+    ids = ([d["_id"] async for d in nx.find(spec)] if server == "nx-27017"
+           else [d["_id"] for d in mm.find(spec)])
+    assert ids == ["b"]

@@ -1,0 +1,59 @@
+"""Single-use tokens sent by email: email verification and password reset.
+
+A token is 192 random bits, stored only as its SHA-256 (the record's id). Redeeming
+is one atomic find-and-update on "this hash, this purpose, unused, unexpired", so
+of any number of concurrent redemptions exactly one succeeds.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Literal
+
+from baas.core import clock
+from baas.core.credentials import hash_secret
+from baas.store import And, Cmp, Collection, Database, IndexSpec, all_of, eq
+
+Purpose = Literal["verify_email", "reset_password"]
+TOKEN_BYTES = 24
+MAX_TOKEN_CHARS = 200
+
+
+class OneTimeTokens:
+    """The ``email_tokens`` collection of one project."""
+
+    def __init__(self, db: Database) -> None:
+        self.records: Collection = db.collection("email_tokens")
+
+    async def setup(self) -> None:
+        await self.records.ensure_index(IndexSpec((("user_id", 1),)))
+        await self.records.ensure_index(IndexSpec((("expires_at", 1),), ttl=True))
+
+    async def issue(self, purpose: Purpose, user_id: str, email: str, ttl: int) -> str:
+        """A new token; earlier unused ones of the same purpose stop working."""
+        await self.discard(user_id, purpose)
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        await self.records.insert({
+            "id": hash_secret(token),
+            "purpose": purpose,
+            "user_id": user_id,
+            "email": email,
+            "used": False,
+            "created_at": clock.now_iso(),
+            "expires_at": clock.later_iso(ttl),
+        })
+        return token
+
+    async def redeem(self, purpose: Purpose, token: str) -> dict[str, Any] | None:
+        """The token's record, marked used; None when unknown, used, expired or raced."""
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            return None
+        return await self.records.find_one_and_update(
+            And((eq("id", hash_secret(token)), eq("purpose", purpose), eq("used", False),
+                 Cmp(">", "expires_at", clock.now_iso()))),
+            {"used": True, "used_at": clock.now_iso()},
+        )
+
+    async def discard(self, user_id: str, purpose: Purpose | None = None) -> int:
+        return await self.records.delete_many(
+            all_of(eq("user_id", user_id), eq("purpose", purpose) if purpose else None))
