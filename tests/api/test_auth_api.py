@@ -334,3 +334,17 @@ async def test_project_isolation(client: httpx.AsyncClient, admin: dict, pk: dic
     error_of(await client.post("/v1/projects/other/auth/login", headers=other_pk,
                                json={"email": "ann@example.com", "password": PASSWORD}),
              401, "invalid_credentials")
+
+
+async def test_login_rehashes_passwords_with_old_parameters(
+        client: httpx.AsyncClient, pk: dict, platform: Platform) -> None:
+    from argon2 import PasswordHasher
+
+    auth = await sign_up(client, pk)
+    users = (await platform.accounts.project("demo")).users
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    await users.update(auth["user"]["id"], {"password_hash": weak})
+    assert (await log_in(client, pk)).status_code == 200
+    stored = (await users.get(auth["user"]["id"]))["password_hash"]
+    assert stored != weak and "m=19456" in stored and not platform.hasher.needs_rehash(stored)
+    assert (await log_in(client, pk)).status_code == 200

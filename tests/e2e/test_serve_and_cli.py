@@ -87,6 +87,8 @@ def test_serve_admin_login_projects_keys_restart(server: Server, engine_kind: st
     assert server.url in banner and f"engine:    {engine_kind}" in banner
     if engine_kind == "sqlite":
         assert str(server.data_dir.resolve()) in banner
+    assert "no SMTP configured; mail is written to" in banner
+    assert str(server.data_dir / "outbox") in banner or "outbox" in banner
 
     created = cli(server, "admin", "create", "--email", "Ops@Example.com", "--password-stdin",
                   "--data-dir", str(server.data_dir), stdin=PASSWORD + "\n")
