@@ -1,11 +1,11 @@
-"""Platform routes for admins: login, projects and their keys."""
+"""Platform routes for admins: login, projects, their keys and signing keys."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from baas.api import schemas
+from baas.api import authschemas, schemas
 from baas.api.auth import platform_of, require_admin
 from baas.api.http import no_content, ok, page_params, parse_body
 from baas.api.routing import Registry
@@ -103,3 +103,26 @@ async def revoke_key(request: Request) -> Response:
     project = await platform_of(request).projects.get(request.path_params["project"])
     return ok(await platform_of(request).keys.revoke(project["id"],
                                                      request.path_params["key_id"]))
+
+
+SIGNING_KEYS = "/v1/admin/projects/{project}/signing-keys"
+
+
+@route("GET", SIGNING_KEYS, "List a project's token signing keys (never the private keys)",
+       auth="admin", response=authschemas.SigningKeyList, errors=(401, 404))
+async def signing_keys(request: Request) -> Response:
+    await require_admin(request)
+    project = await platform_of(request).projects.get(request.path_params["project"])
+    items = await platform_of(request).signing(project["id"]).describe()
+    return ok({"items": items, "next_cursor": None})
+
+
+@route("POST", SIGNING_KEYS + ":rotate", "Make a new signing key current; the previous one keeps "
+       "verifying until its tokens expire", auth="admin", response=authschemas.Rotated,
+       errors=(401, 404))
+async def rotate_signing_key(request: Request) -> Response:
+    await require_admin(request)
+    project = await platform_of(request).projects.get(request.path_params["project"])
+    keys = platform_of(request).signing(project["id"])
+    current = await keys.rotate()
+    return ok({"current": current, "items": await keys.describe()})

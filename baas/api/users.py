@@ -1,4 +1,4 @@
-"""User management (a secret key or an admin token) and signing-key rotation (admin)."""
+"""User management with a secret key or an admin token."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from baas.api import authschemas as s
-from baas.api.auth import platform_of, require_admin, require_manager
+from baas.api.auth import platform_of, require_manager
 from baas.api.http import no_content, ok, page_params, parse_body
 from baas.api.routing import Registry
 from baas.core.errors import BadRequest
@@ -86,26 +86,3 @@ async def delete_user(request: Request) -> Response:
     await require_manager(request, project)
     await platform_of(request).accounts.delete_user(project, request.path_params["user_id"])
     return no_content()
-
-
-ADMIN = "/v1/admin/projects/{project}/signing-keys"
-
-
-@route("GET", ADMIN, "List a project's token signing keys (never the private keys)",
-       auth="admin", response=s.SigningKeyList, errors=(401, 404))
-async def signing_keys(request: Request) -> Response:
-    await require_admin(request)
-    project = await platform_of(request).projects.get(request.path_params["project"])
-    items = await platform_of(request).signing(project["id"]).describe()
-    return ok({"items": items, "next_cursor": None})
-
-
-@route("POST", ADMIN + ":rotate", "Make a new signing key current; the previous one keeps "
-       "verifying until its tokens expire", auth="admin", response=s.Rotated,
-       errors=(401, 404))
-async def rotate_signing_key(request: Request) -> Response:
-    await require_admin(request)
-    project = await platform_of(request).projects.get(request.path_params["project"])
-    keys = platform_of(request).signing(project["id"])
-    current = await keys.rotate()
-    return ok({"current": current, "items": await keys.describe()})

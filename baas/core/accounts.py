@@ -15,7 +15,7 @@ from typing import Any
 from baas.core import clock
 from baas.core.errors import BadRequest, Forbidden, Unauthorized
 from baas.core.onetime import OneTimeTokens
-from baas.core.passwords import MAX_BYTES, Hasher
+from baas.core.passwords import Hasher, too_long
 from baas.core.sessions import Sessions
 from baas.core.signing import SigningKeys, TokenError
 from baas.core.throttle import Throttle
@@ -147,8 +147,7 @@ class Accounts:
     async def sign_up(self, project: str, email: str, password: str,
                       data: dict[str, Any] | None, *, ip: str, user_agent: str | None
                       ) -> dict[str, Any]:
-        self.ip_throttle.check("ip:" + ip)
-        self.ip_throttle.fail("ip:" + ip)  # every sign-up counts against the address
+        self.ip_throttle.count("ip:" + ip)  # every sign-up counts against the address
         email = normalize_email(email)
         check_password(password)
         check_data(data or {})
@@ -159,8 +158,7 @@ class Accounts:
 
     async def sign_up_anonymously(self, project: str, data: dict[str, Any] | None, *,
                                   ip: str, user_agent: str | None) -> dict[str, Any]:
-        self.ip_throttle.check("ip:" + ip)
-        self.ip_throttle.fail("ip:" + ip)
+        self.ip_throttle.count("ip:" + ip)
         check_data(data or {})
         auth = await self.project(project)
         user = await auth.users.create(email=None, password_hash=None, data=data)
@@ -169,8 +167,8 @@ class Accounts:
     async def log_in(self, project: str, email: str, password: str, *, ip: str,
                      user_agent: str | None) -> dict[str, Any]:
         """A new session for valid credentials; one answer for every kind of failure."""
-        if len(password.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-            check_password(password)
+        if too_long(password):
+            check_password(password)  # 400 before any hashing
         try:
             email = normalize_email(email)
         except BadRequest:
@@ -265,8 +263,8 @@ class Accounts:
             raise BadRequest("changing the email or password needs current_password",
                              code="current_password_required",
                              details={"field": "current_password"})
-        if len(current_password.encode("utf-8", "surrogatepass")) > MAX_BYTES or \
-                not await self.hasher.verify(user.get("password_hash"), current_password):
+        stored = user.get("password_hash")
+        if too_long(current_password) or not await self.hasher.verify(stored, current_password):
             self.account_throttle.fail(key)
             self.ip_throttle.fail("ip:" + ip)
             raise Unauthorized("the current password is wrong", code="invalid_credentials")

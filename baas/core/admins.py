@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from baas.core import clock
 from baas.core.credentials import hash_secret, new_id, new_secret
 from baas.core.errors import BadRequest, Conflict, Unauthorized
-from baas.core.passwords import Hasher, password_problem
+from baas.core.passwords import Hasher
 from baas.core.throttle import Throttle
+from baas.core.users import check_password, normalize_email
 from baas.store import Database, DuplicateKeyError, IndexSpec, eq
 
 ADMIN_TOKEN_PREFIX = "adm_"  # noqa: S105
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
-
-
-def normalize_email(email: str) -> str:
-    normalized = email.strip().lower()
-    if not EMAIL_RE.match(normalized):
-        raise BadRequest("that is not an email address", code="invalid_email")
-    return normalized
 
 
 @dataclass(frozen=True)
@@ -49,9 +41,7 @@ class Admins:
 
     async def create(self, email: str, password: str) -> dict[str, Any]:
         email = normalize_email(email)
-        problem = password_problem(password)
-        if problem:
-            raise BadRequest(problem, code="weak_password")
+        check_password(password)
         now = clock.now_iso()
         record = {
             "id": new_id("adm_"),

@@ -55,9 +55,14 @@ class Hasher:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+def too_long(password: str) -> bool:
+    """Longer than any password we hash; checked first, so a huge one costs nothing."""
+    return len(password.encode("utf-8", "surrogatepass")) > MAX_BYTES
+
+
 def password_problem(password: str) -> str | None:
     """Why a password is refused, or None. Checked before any hashing."""
-    if len(password.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+    if too_long(password):
         return f"password is longer than {MAX_BYTES} bytes"
     if len(password) < MIN_LENGTH:
         return f"password must have at least {MIN_LENGTH} characters"

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 from urllib.parse import quote
 
-from baas.core.accounts import Accounts, Caller
+from baas.core.accounts import Accounts, Caller, ProjectAuth
 from baas.core.errors import BadRequest, Conflict
 from baas.core.mail import Mailer, Message
 from baas.core.mailtemplates import render
@@ -97,20 +97,25 @@ class Recovery:
         if user.get("email_verified"):
             raise Conflict("the email address is already verified", code="already_verified")
         key = f"verify:{caller.project}:{user['id']}"
-        self.throttle.check(key)
-        self.throttle.fail(key)
+        self.throttle.count(key)
         ttl = self.settings.verify_token_ttl
         token = await auth.tokens.issue("verify_email", user["id"], user["email"], ttl)
         await self._send(caller.project, "verify_email", user["email"], token, ttl)
 
-    async def confirm_verification(self, project: str, token: str) -> dict[str, Any]:
-        auth = await self.accounts.project(project)
-        record = await auth.tokens.redeem("verify_email", token)
+    async def _redeem(self, auth: ProjectAuth, purpose: Purpose, token: str
+                      ) -> dict[str, Any]:
+        """Spend ``token`` and return its user, who must still have the address mailed."""
+        record = await auth.tokens.redeem(purpose, token)
         if record is None:
             raise invalid_token()
         user = await auth.users.get(record["user_id"])
         if user is None or user.get("email") != record["email"]:
             raise invalid_token()  # the address changed since the mail was sent
+        return user
+
+    async def confirm_verification(self, project: str, token: str) -> dict[str, Any]:
+        auth = await self.accounts.project(project)
+        user = await self._redeem(auth, "verify_email", token)
         return public(await auth.users.update(user["id"], {"email_verified": True}))
 
     # -- password reset -----------------------------------------------------------------
@@ -138,16 +143,11 @@ class Recovery:
     async def reset_password(self, project: str, token: str, password: str) -> None:
         check_password(password)  # before redeeming, so a weak password keeps the token
         auth = await self.accounts.project(project)
-        record = await auth.tokens.redeem("reset_password", token)
-        if record is None:
-            raise invalid_token()
-        user = await auth.users.get(record["user_id"])
-        if user is None or user.get("email") != record["email"]:
-            raise invalid_token()
+        user = await self._redeem(auth, "reset_password", token)
         password_hash = await self.accounts.hasher.hash(password)
         # Receiving the mail proves the address, so it counts as verified.
         await auth.users.update(user["id"], {"password_hash": password_hash,
                                              "email_verified": True})
         await auth.sessions.revoke_user(user["id"])
         await auth.tokens.discard(user["id"], "reset_password")
-        self.throttle.reset(f"login:{project}:{record['email']}")
+        self.throttle.reset(f"login:{project}:{user['email']}")

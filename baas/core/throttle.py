@@ -41,6 +41,11 @@ class Throttle:
                                code="rate_limited", details={"retry_after": retry},
                                headers={"Retry-After": str(retry)})
 
+    def count(self, key: str) -> None:
+        """Check, then record one attempt: for actions limited however they end."""
+        self.check(key)
+        self.fail(key)
+
     def fail(self, *keys: str) -> None:
         now = time.monotonic()
         if len(self._failures) >= MAX_TRACKED:

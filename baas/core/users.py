@@ -14,7 +14,7 @@ from typing import Any
 from baas.core import clock
 from baas.core.credentials import new_sorted_id
 from baas.core.errors import BadRequest, Conflict, NotFound
-from baas.core.passwords import MAX_BYTES, password_problem
+from baas.core.passwords import MAX_BYTES, password_problem, too_long
 from baas.store import Cmp, Collection, Database, DuplicateKeyError, Filter, IndexSpec, all_of, eq
 
 COLLECTION = "users"
@@ -40,7 +40,7 @@ def check_password(password: str) -> None:
     problem = password_problem(password)
     if problem is None:
         return
-    code = "password_too_long" if "longer than" in problem else "weak_password"
+    code = "password_too_long" if too_long(password) else "weak_password"
     raise BadRequest(problem, code=code, details={"field": "password", "max_bytes": MAX_BYTES})
 
 

@@ -18,6 +18,7 @@ from rich.text import Text
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON to stdout instead of tables.")
 ]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 # highlight=False: rich would colour ids and numbers at random.
 console = Console(highlight=False)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .output import JsonOpt, keys_table, print_json, projects_table, say, secrets
+from .output import JsonOpt, YesOpt, keys_table, print_json, projects_table, say, secrets
 from .session import UrlOpt, admin_session
 
 app = typer.Typer(help="Create, list, show and delete projects.", no_args_is_help=True)
@@ -62,9 +62,7 @@ def show(project_id: ProjectId, url: UrlOpt = None, json_output: JsonOpt = False
 @app.command("delete")
 def delete(
     project_id: ProjectId,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
-    ] = False,
+    yes: YesOpt = False,
     url: UrlOpt = None,
     json_output: JsonOpt = False,
 ) -> None:

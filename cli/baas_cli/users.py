@@ -14,7 +14,7 @@ from baas_sdk._models import User
 from .errors import EXIT_ERROR, EXIT_USAGE, CliError, reporting
 from .keys import ProjectOpt
 from .login import PasswordStdinOpt, read_password
-from .output import JsonOpt, err_console, print_json, say, user_details, users_table, warn
+from .output import JsonOpt, YesOpt, err_console, print_json, say, user_details, users_table, warn
 from .session import UrlOpt, admin_session
 
 app = typer.Typer(
@@ -289,9 +289,7 @@ def enable(project: ProjectOpt, user: UserArg, url: UrlOpt = None,
 def delete(
     project: ProjectOpt,
     user: UserArg,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
-    ] = False,
+    yes: YesOpt = False,
     url: UrlOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
