@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from baas.core import clock
@@ -41,6 +41,11 @@ class Caller:
     user_id: str
     session_id: str
     role: str
+    # The user record, when ``authenticate(live=True)`` read it: not read again.
+    user: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    async def record(self, users: Users) -> dict[str, Any]:
+        return self.user if self.user is not None else await users.require(self.user_id)
 
 
 @dataclass
@@ -140,6 +145,7 @@ class Accounts:
             user = await auth.users.get(caller.user_id)
             if user is None or user.get("disabled"):
                 raise TokenError("invalid_token", "the account is disabled or gone")
+            caller = replace(caller, user=user)
         return caller
 
     # -- sign-up and sign-in ------------------------------------------------------------
@@ -218,14 +224,14 @@ class Accounts:
 
     async def me(self, caller: Caller) -> dict[str, Any]:
         auth = await self.project(caller.project)
-        return public(await auth.users.require(caller.user_id))
+        return public(await caller.record(auth.users))
 
     async def update_me(self, caller: Caller, *, data: dict[str, Any] | None = None,
                         email: str | None = None, password: str | None = None,
                         current_password: str | None = None, ip: str = "unknown"
                         ) -> dict[str, Any]:
         auth = await self.project(caller.project)
-        user = await auth.users.require(caller.user_id)
+        user = await caller.record(auth.users)
         changes: dict[str, Any] = {}
         if email is not None or password is not None:
             if user.get("password_hash"):

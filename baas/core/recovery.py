@@ -91,7 +91,7 @@ class Recovery:
 
     async def request_verification(self, caller: Caller) -> None:
         auth = await self.accounts.project(caller.project)
-        user = await auth.users.require(caller.user_id)
+        user = await caller.record(auth.users)
         if not user.get("email"):
             raise BadRequest("this account has no email address to verify", code="no_email")
         if user.get("email_verified"):
