@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -17,29 +16,10 @@ from baas_cli import config
 from baas_cli.main import app
 from typer.testing import CliRunner
 
+from tests.cli.conftest import logged_in
+from tests.conftest import free_port as closed_port
+
 runner = CliRunner()
-
-
-def closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cli" / "config.json"
-    monkeypatch.setenv("BAAS_CLI_CONFIG", str(path))
-    for name in ("BAAS_CLI_TOKEN", "BAAS_CLI_URL", "XDG_CONFIG_HOME"):
-        monkeypatch.delenv(name, raising=False)
-    return path
-
-
-def logged_in(path: Path, url: str, expires_at: str = "2999-01-01T00:00:00Z") -> None:
-    config.save_config(
-        {"url": url, "token": "adm_token", "expires_at": expires_at, "email": "a@example.com"},
-        path,
-    )
 
 
 # -- help ---------------------------------------------------------------------------

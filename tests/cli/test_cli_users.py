@@ -5,40 +5,26 @@ behind ``httpx.MockTransport``."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from baas_cli import config, session
+from baas_cli import session
 from baas_cli.main import app
 from baas_sdk import AsyncClient, Client
 from typer.testing import CliRunner
+
+from tests.cli.conftest import logged_in
+from tests.conftest import free_port as closed_port
 
 runner = CliRunner()
 URL = "http://baas.test"
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cli" / "config.json"
-    monkeypatch.setenv("BAAS_CLI_CONFIG", str(path))
-    for name in ("BAAS_CLI_TOKEN", "BAAS_CLI_URL", "XDG_CONFIG_HOME"):
-        monkeypatch.delenv(name, raising=False)
-    return path
-
-
 def log_in(path: Path, url: str = URL) -> None:
-    config.save_config({"url": url, "token": "adm_token", "expires_at": "2999-01-01T00:00:00Z",
-                        "email": "a@example.com"}, path)
+    logged_in(path, url)
 
 
 def user(n: int, **extra: Any) -> dict[str, Any]:
