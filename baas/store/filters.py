@@ -54,6 +54,46 @@ class In:
 
 
 @dataclass(frozen=True)
+class Has:
+    """True when the array at ``path`` holds an element equal to ``value`` (same type)."""
+
+    path: str
+    value: Scalar
+
+    def __post_init__(self) -> None:
+        _check_scalar(self.value)
+
+
+@dataclass(frozen=True)
+class Contains:
+    """True when ``path`` is a string containing ``text``, ASCII letters case-folded.
+
+    ``negate`` gives ``!~``: a string that does not contain ``text`` (a non-string is
+    false either way). Only ASCII letters fold so every engine agrees exactly.
+    """
+
+    path: str
+    text: str
+    negate: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str):
+            raise FilterError("'~' needs a string")
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Filter
+
+
+@dataclass(frozen=True)
+class Const:
+    """A filter that matches every document (True) or none (False)."""
+
+    value: bool
+
+
+@dataclass(frozen=True)
 class And:
     items: tuple[Filter, ...]
 
@@ -63,7 +103,13 @@ class Or:
     items: tuple[Filter, ...]
 
 
-Filter = Cmp | In | And | Or
+Filter = Cmp | In | Has | Contains | Not | Const | And | Or
+
+ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_fold(text: str) -> str:
+    return text.translate(ASCII_FOLD)
 
 
 def _check_scalar(value: Any) -> None:
@@ -136,6 +182,19 @@ def matches(node: Filter | None, document: dict[str, Any]) -> bool:
     if isinstance(node, In):
         actual = get_path(document, node.path)
         return any(_compare("=", actual, value) for value in node.values)
+    if isinstance(node, Has):
+        actual = get_path(document, node.path)
+        return node.value is not None and isinstance(actual, list) and any(
+            _compare("=", item, node.value) for item in actual)
+    if isinstance(node, Contains):
+        actual = get_path(document, node.path)
+        if not isinstance(actual, str):
+            return False
+        return (ascii_fold(node.text) in ascii_fold(actual)) != node.negate
+    if isinstance(node, Not):
+        return not matches(node.item, document)
+    if isinstance(node, Const):
+        return node.value
     if isinstance(node, And):
         return all(matches(item, document) for item in node.items)
     return any(matches(item, document) for item in node.items)
@@ -145,8 +204,12 @@ def paths(node: Filter | None) -> set[str]:
     """Every field path a filter reads."""
     if node is None:
         return set()
-    if isinstance(node, Cmp | In):
+    if isinstance(node, Cmp | In | Has | Contains):
         return {node.path}
+    if isinstance(node, Const):
+        return set()
+    if isinstance(node, Not):
+        return paths(node.item)
     return set().union(*(paths(item) for item in node.items))
 
 
