@@ -9,7 +9,18 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from baas.api import accounts, admin, authpages, docs, health, mailsettings, projects, users
+from baas.api import (
+    accounts,
+    admin,
+    authpages,
+    collections,
+    docs,
+    documents,
+    health,
+    mailsettings,
+    projects,
+    users,
+)
 from baas.api.docs import build_openapi
 from baas.api.errors import HANDLERS
 from baas.api.middleware import BodyLimit, Metrics, RequestContext
@@ -18,7 +29,8 @@ from baas.core.platform import Platform
 from baas.settings import Settings
 
 REGISTRIES = [health.route, docs.route, admin.route, mailsettings.route, projects.route,
-              accounts.route, authpages.route, users.route]
+              accounts.route, authpages.route, users.route, collections.route,
+              documents.route]
 
 
 def create_app(settings: Settings, platform: Platform | None = None) -> Starlette:

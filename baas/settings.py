@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest JSON request body accepted (bytes); 413 beyond."
     )
+    query_timeout_ms: int = Field(
+        5000, ge=10, le=600_000,
+        description="Longest a document list or count may run (milliseconds); 503 beyond.",
+    )
     admin_token_ttl: int = Field(
         12 * 3600, ge=60, le=30 * 86400, description="Lifetime of an admin token (seconds)."
     )

@@ -9,6 +9,7 @@ from baas.core.admins import AdminSession
 from baas.core.errors import Forbidden, Unauthorized
 from baas.core.keys import ProjectKey, looks_like_key
 from baas.core.platform import Platform
+from baas.core.rules import Access
 
 
 def platform_of(request: Request) -> Platform:
@@ -89,3 +90,22 @@ async def require_manager(request: Request, project: str) -> None:
     if key.kind != "secret":
         raise Forbidden("this route needs a secret key (sk_...) or an admin token; "
                         "publishable keys cannot manage users", code="secret_key_required")
+
+
+async def require_access(request: Request, project: str) -> Access:
+    """The caller of a document route: an admin token or a secret key (trusted, rules
+    do not apply), or a publishable key with an optional user access token."""
+    token = bearer(request)
+    if token is not None and not looks_like_key(token) and request.headers.get("apikey") is None:
+        await require_admin(request)
+        await platform_of(request).projects.get(project)
+        return Access(trusted=True)
+    key = await require_key(request, project)
+    if key.kind == "secret":
+        return Access(trusted=True, key_id=key.id)
+    if token is None or looks_like_key(token):
+        return Access(trusted=False, key_id=key.id)
+    # Data routes trust the access token until it expires (no session read per request).
+    caller = await platform_of(request).accounts.authenticate(project, token, live=False)
+    request.state.user = caller
+    return Access(trusted=False, user_id=caller.user_id, role=caller.role, key_id=key.id)

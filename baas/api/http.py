@@ -16,16 +16,27 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
 
 
-async def parse_body(request: Request, model: type[M]) -> M:
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+async def parse_json(request: Request) -> Any:
+    """The JSON body, strictly: no NaN or Infinity, and deep nesting is a 400."""
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise ApiError("send the body as JSON with Content-Type: application/json",
                        status=415, code="unsupported_media_type")
     raw = await request.body()
     try:
-        data = json.loads(raw)
+        return json.loads(raw, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+    except RecursionError:
+        raise BadRequest("the body is nested too deeply", code="document_too_deep") from None
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    data = await parse_json(request)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

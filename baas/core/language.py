@@ -353,6 +353,12 @@ def parse(text: str, *, allow_data: bool = False) -> Node:
     return _Parser(text, allow_data).parse()
 
 
+def parse_path(text: str) -> str:
+    """A dotted field path such as ``address.city`` (for projections)."""
+    _check_length(text)
+    return ".".join(_path_parts(text.strip(), 1))
+
+
 def parse_sort(text: str) -> list[tuple[str, int]]:
     """``-created_at,title`` -> ``[("created_at", -1), ("title", 1)]``."""
     _check_length(text)

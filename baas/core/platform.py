@@ -9,6 +9,9 @@ import logging
 from baas.core import clock
 from baas.core.accounts import Accounts
 from baas.core.admins import Admins
+from baas.core.collections import CollectionDefs
+from baas.core.documents import Documents
+from baas.core.idempotency import Idempotency
 from baas.core.keys import Keys
 from baas.core.mail import Mailer
 from baas.core.passwords import Hasher
@@ -43,6 +46,10 @@ class Platform:
         self.accounts = Accounts(settings, self.hasher, self.projects.database, self.signing)
         self.recovery = Recovery(self.accounts, self.mailer, self.project_mail,
                                  self._project_name)
+        self.collections = CollectionDefs(self.projects.database)
+        self.documents = Documents(self.projects.database, self.collections,
+                                   settings.query_timeout_ms, self._email_of)
+        self.idempotency = Idempotency(self.projects.database)
 
     async def open(self, background: bool = True) -> None:
         await self.engine.open()
@@ -79,15 +86,21 @@ class Platform:
     async def _project_name(self, project_id: str) -> str:
         return str((await self.projects.get(project_id))["name"])
 
+    async def _email_of(self, project_id: str, user_id: str) -> str | None:
+        user = await (await self.accounts.project(project_id)).users.get(user_id)
+        return None if user is None else user.get("email")
+
     def forget_project(self, project_id: str) -> None:
         self._signing.pop(project_id, None)
         self.accounts.forget(project_id)
+        self.collections.forget(project_id)
 
     async def close(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        await self.collections.drain()
         await self.recovery.drain(5)
         await self.mailer.drain(5)
         await self.engine.close()

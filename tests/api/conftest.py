@@ -50,3 +50,18 @@ async def project(client: httpx.AsyncClient, admin: dict[str, str]) -> dict:
                                  headers=admin)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+@pytest.fixture
+def keys(project: dict) -> dict[str, str]:
+    return {k["kind"]: k["secret"] for k in project["keys"]}
+
+
+@pytest.fixture
+def pk(keys: dict[str, str]) -> dict[str, str]:
+    return {"apikey": keys["publishable"]}
+
+
+@pytest.fixture
+def sk(keys: dict[str, str]) -> dict[str, str]:
+    return {"apikey": keys["secret"]}

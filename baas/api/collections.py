@@ -1,0 +1,112 @@
+"""Collection definitions (secret key or admin) and the rules explainer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from baas.api import collectionschemas as s
+from baas.api.auth import platform_of, require_manager
+from baas.api.http import no_content, ok, parse_body, parse_json
+from baas.api.routing import Registry
+from baas.core.documents import merge_patch
+from baas.core.errors import BadRequest
+from baas.core.rules import Access, decide
+
+route = Registry("collections")
+P = "/v1/projects/{project}/collections"
+ONE = P + "/{name}"
+
+
+async def _object_body(request: Request) -> dict[str, Any]:
+    body = await parse_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object", code="invalid_json")
+    return body
+
+
+@route("GET", P, "List the project's collections (secret key or admin)", auth="secret",
+       response=s.CollectionList, errors=(401, 403, 404))
+async def list_collections(request: Request) -> Response:
+    project = request.path_params["project"]
+    await require_manager(request, project)
+    items = await platform_of(request).collections.list(project)
+    return ok({"items": items, "next_cursor": None})
+
+
+@route("POST", P, "Define a collection: name, schema, rules, indexes (secret key or admin)",
+       auth="secret", body=s.CollectionCreate, response=s.Collection, status=201,
+       errors=(400, 401, 403, 409, 422))
+async def create_collection(request: Request) -> Response:
+    project = request.path_params["project"]
+    await require_manager(request, project)
+    body = await _object_body(request)
+    unknown = sorted(set(body) - {"name", "schema", "rules", "indexes"})
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0][:40]!r}: a collection has name, schema, "
+                         "rules and indexes", code="invalid_collection")
+    return ok(await platform_of(request).collections.create(project, body), status=201)
+
+
+@route("GET", ONE, "Read a collection's definition (secret key or admin)", auth="secret",
+       response=s.Collection, errors=(401, 403, 404))
+async def get_collection(request: Request) -> Response:
+    project, name = request.path_params["project"], request.path_params["name"]
+    await require_manager(request, project)
+    collections = platform_of(request).collections
+    return ok(await collections.describe(project, await collections.get(project, name)))
+
+
+@route("PATCH", ONE, "Change a collection's schema, rules (merged per operation) or indexes "
+       "(secret key or admin)", auth="secret", body=s.CollectionUpdate, response=s.Collection,
+       errors=(400, 401, 403, 404, 409))
+async def update_collection(request: Request) -> Response:
+    project, name = request.path_params["project"], request.path_params["name"]
+    await require_manager(request, project)
+    body = await _object_body(request)
+    return ok(await platform_of(request).collections.update(project, name, body))
+
+
+@route("DELETE", ONE, "Drop a collection and all its documents (secret key or admin)",
+       auth="secret", status=204, errors=(401, 403, 404))
+async def delete_collection(request: Request) -> Response:
+    project, name = request.path_params["project"], request.path_params["name"]
+    await require_manager(request, project)
+    await platform_of(request).collections.delete(project, name)
+    return no_content()
+
+
+@route("POST", "/v1/projects/{project}/rules:check", "Explain whether a caller may do an "
+       "operation on a document, and which rule decided (secret key or admin)", auth="secret",
+       body=s.RuleCheck, response=s.RuleDecision, errors=(400, 401, 403, 404, 422))
+async def check_rule(request: Request) -> Response:
+    project = request.path_params["project"]
+    await require_manager(request, project)
+    body = await parse_body(request, s.RuleCheck)
+    platform = platform_of(request)
+    definition = await platform.collections.get(project, body.collection)
+    access = Access(trusted=False)
+    if body.auth is not None:
+        user_id = body.auth.get("id")
+        role = body.auth.get("role", "authenticated")
+        email = body.auth.get("email")
+        if not isinstance(user_id, str) or role not in ("authenticated", "anonymous") or (
+                email is not None and not isinstance(email, str)):
+            raise BadRequest('auth is {"id": "<user id>", "email"?: "...", "role"?: '
+                             '"authenticated" | "anonymous"}, or null',
+                             code="invalid_rule_check", details={"field": "auth"})
+        access = Access(trusted=False, user_id=user_id, role=role, email=email)
+    stored = body.document
+    if body.id is not None:
+        collection = platform.documents.db(project).collection(definition.store_name)
+        stored = await collection.get(body.id)
+        if stored is None:
+            raise BadRequest(f"no document {body.id[:80]!r} in {body.collection!r}",
+                             code="document_not_found", details={"field": "id"})
+    data = body.data
+    if data is not None and body.operation == "update" and stored is not None:
+        data = merge_patch(stored, data)
+    decision = decide(definition.rules[body.operation], access, stored, data=data)
+    return ok(decision.as_json())

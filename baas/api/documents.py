@@ -1,0 +1,144 @@
+"""Documents of a collection: CRUD, lists with filters and paging, batches.
+
+Callers: a publishable key (rules apply), plus a user access token when someone
+signed in; a secret key or an admin token bypasses the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from baas.api import collectionschemas as s
+from baas.api.auth import platform_of, require_access
+from baas.api.http import no_content, ok, page_params, parse_json
+from baas.api.routing import Registry
+from baas.core.batch import run_batch
+from baas.core.documents import ListQuery, parse_if_match
+from baas.core.errors import BadRequest
+
+route = Registry("documents")
+P = "/v1/projects/{project}/collections/{name}/documents"
+ONE = P + "/{id}"
+LIST_QUERY = {
+    "filter": 'an expression of the filter language, e.g. status = "published" && '
+              'tags has "featured"',
+    "sort": "fields, '-' for descending, e.g. -created_at,title (default: id, which is "
+            "creation order)",
+    "limit": "page size, 1-1000 (default 50)",
+    "cursor": "next_cursor of the last page",
+    "offset": "skip this many (at most 10000); instead of cursor",
+    "fields": "comma-separated fields to return (id is always returned)",
+    "count": "true adds the total number of matches",
+}
+WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 415, 422)
+
+
+def _where(request: Request) -> tuple[str, str]:
+    return request.path_params["project"], request.path_params["name"]
+
+
+def _document(document: dict[str, Any], status: int = 200) -> Response:
+    return JSONResponse(document, status_code=status,
+                        headers={"ETag": f'"{document["version"]}"'})
+
+
+async def _object(request: Request) -> dict[str, Any]:
+    body = await parse_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object of fields", code="invalid_document")
+    return body
+
+
+@route("GET", P, "List documents the caller may read: filter, sort, paging, projection",
+       auth="key", response=s.DocumentList, query=LIST_QUERY, errors=(400, 401, 403, 404, 503))
+async def list_documents(request: Request) -> Response:
+    project, name = _where(request)
+    access = await require_access(request, project)
+    limit, cursor = page_params(request)
+    params = request.query_params
+    offset = params.get("offset")
+    if offset is not None and not offset.isdigit():
+        raise BadRequest("offset must be a whole number", code="invalid_offset")
+    count = params.get("count", "false")
+    if count not in ("true", "false"):
+        raise BadRequest("count must be true or false", code="invalid_query")
+    query = ListQuery(filter=params.get("filter"), sort=params.get("sort"), limit=limit,
+                      cursor=cursor, offset=int(offset) if offset is not None else None,
+                      fields=params.get("fields"), count=count == "true")
+    return ok(await platform_of(request).documents.list(project, name, access, query))
+
+
+@route("POST", P, "Create a document (Idempotency-Key replays the first answer)", auth="key",
+       body=s.Document, response=s.Document, status=201, errors=WRITE_ERRORS)
+async def create_document(request: Request) -> Response:
+    project, name = _where(request)
+    access = await require_access(request, project)
+    body = await _object(request)
+    platform = platform_of(request)
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return _document(await platform.documents.create(project, name, access, body), 201)
+
+    async def create() -> tuple[int, dict[str, Any]]:
+        return 201, await platform.documents.create(project, name, access, body)
+
+    status, document = await platform.idempotency.run(
+        project, f"POST {name}/documents {access.identity}", key, body, create)
+    return _document(document, status)
+
+
+@route("GET", ONE, "Read a document (404 also when the rules hide it)", auth="key",
+       response=s.Document, errors=(401, 403, 404))
+async def get_document(request: Request) -> Response:
+    project, name = _where(request)
+    access = await require_access(request, project)
+    return _document(await platform_of(request).documents.get(
+        project, name, access, request.path_params["id"]))
+
+
+async def _write(request: Request, *, replace: bool) -> Response:
+    project, name = _where(request)
+    access = await require_access(request, project)
+    if_match = parse_if_match(request.headers.get("if-match"))
+    body = await _object(request)
+    return _document(await platform_of(request).documents.update(
+        project, name, access, request.path_params["id"], body, replace=replace,
+        if_match=if_match))
+
+
+@route("PATCH", ONE, "Merge-update a document (JSON merge patch; If-Match: <version>)",
+       auth="key", body=s.Document, response=s.Document, errors=WRITE_ERRORS)
+async def update_document(request: Request) -> Response:
+    return await _write(request, replace=False)
+
+
+@route("PUT", ONE, "Replace a document's fields (If-Match: <version>)", auth="key",
+       body=s.Document, response=s.Document, errors=WRITE_ERRORS)
+async def replace_document(request: Request) -> Response:
+    return await _write(request, replace=True)
+
+
+@route("DELETE", ONE, "Delete a document (If-Match: <version>)", auth="key", status=204,
+       errors=(400, 401, 403, 404, 409, 412))
+async def delete_document(request: Request) -> Response:
+    project, name = _where(request)
+    access = await require_access(request, project)
+    if_match = parse_if_match(request.headers.get("if-match"))
+    await platform_of(request).documents.delete(project, name, access,
+                                                request.path_params["id"], if_match=if_match)
+    return no_content()
+
+
+@route("POST", P + ":batch", "Up to 100 creates, updates, replaces and deletes, all or "
+       "nothing", auth="key", body=s.Batch, response=s.BatchResults, errors=WRITE_ERRORS)
+async def batch_documents(request: Request) -> Response:
+    project, name = _where(request)
+    access = await require_access(request, project)
+    body = await parse_json(request)
+    if not isinstance(body, dict) or set(body) != {"operations"}:
+        raise BadRequest('the body is {"operations": [...]}', code="invalid_batch")
+    return ok(await run_batch(platform_of(request).documents, project, name, access,
+                              body["operations"]))

@@ -1,0 +1,110 @@
+"""Batches: up to 100 creates, updates, replaces and deletes, all or nothing.
+
+Every operation is checked first (limits, schema, rules, If-Match) against the
+documents as they are now, then all of them go to the store as one batch whose
+updates and deletes are conditional on the versions read: an SQLite transaction,
+a MongoDB transaction. If any operation fails, at check time or in the store,
+nothing of the batch is kept and the error names the operation (``details.index``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baas.core.documents import (
+    Documents,
+    duplicate,
+    not_found,
+    stale,
+    view,
+)
+from baas.core.errors import ApiError, BadRequest, Conflict, Forbidden
+from baas.core.rules import decide
+from baas.store import BatchFailed, BatchOp, Delete, DuplicateKeyError, Insert, Update
+
+MAX_OPERATIONS = 100
+KINDS = ("create", "update", "replace", "delete")
+
+
+def _at(index: int, exc: ApiError) -> ApiError:
+    exc.details = {**exc.details, "index": index}
+    exc.message = f"operation {index}: {exc.message}"
+    return exc
+
+
+def _operation(index: int, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise BadRequest("each operation is an object with an op", code="invalid_batch")
+    op = raw.get("op")
+    if op not in KINDS:
+        raise BadRequest("op must be create, update, replace or delete", code="invalid_batch")
+    allowed = {"op", "data"} if op == "create" else (
+        {"op", "id", "if_match"} if op == "delete" else {"op", "id", "data", "if_match"})
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0][:40]!r} in a {op} operation",
+                         code="invalid_batch")
+    if op != "create" and (not isinstance(raw.get("id"), str) or not raw["id"]):
+        raise BadRequest(f"a {op} operation needs the document id", code="invalid_batch")
+    if op != "delete" and not isinstance(raw.get("data"), dict):
+        raise BadRequest(f"a {op} operation needs data, a JSON object", code="invalid_batch")
+    if_match = raw.get("if_match")
+    if if_match is not None and (not isinstance(if_match, int) or isinstance(if_match, bool)):
+        raise BadRequest("if_match is a document version (an integer)", code="invalid_batch")
+    return raw
+
+
+async def run_batch(documents: Documents, project: str, name: str, access: Any,
+                    operations: Any) -> dict[str, Any]:
+    if not isinstance(operations, list) or not 1 <= len(operations) <= MAX_OPERATIONS:
+        raise BadRequest(f"operations must be a list of 1 to {MAX_OPERATIONS} operations",
+                         code="invalid_batch")
+    definition, collection, access = await documents.open(project, name, access)
+    await documents.defs.ensure_ready(project, definition)
+    store_name = definition.store_name
+    planned: list[BatchOp] = []
+    kinds: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(operations):
+        try:
+            op = _operation(index, raw)
+            if op["op"] == "create":
+                document = documents.prepare_create(definition, access, op["data"])
+                planned.append(Insert(store_name, document))
+                kinds.append(("create", document["id"]))
+                continue
+            doc_id = op["id"]
+            if doc_id in seen:
+                raise BadRequest("a document may appear only once in a batch",
+                                 code="invalid_batch")
+            seen.add(doc_id)
+            stored = await collection.get(doc_id) if len(doc_id) <= 128 else None
+            if stored is None or not decide(definition.rules["get"], access, stored).allowed:
+                raise not_found(doc_id)
+            if op.get("if_match") is not None and stored["version"] != op["if_match"]:
+                raise stale(op["if_match"], stored["version"])
+            if op["op"] == "delete":
+                decision = decide(definition.rules["delete"], access, stored)
+                if not decision.allowed:
+                    raise Forbidden(f"you may not delete this document: {decision.reason}",
+                                    code="forbidden")
+                planned.append(Delete(store_name, doc_id, expected_version=stored["version"]))
+            else:
+                changes, removed = documents.prepare_update(
+                    definition, access, stored, op["data"], replace=op["op"] == "replace")
+                planned.append(Update(store_name, doc_id, changes, tuple(removed),
+                                      expected_version=stored["version"]))
+            kinds.append((op["op"], doc_id))
+        except ApiError as exc:
+            raise _at(index, exc) from None
+    try:
+        results = await documents.db(project).batch(planned)
+    except BatchFailed as exc:
+        if isinstance(exc.cause, DuplicateKeyError):
+            raise _at(exc.index, duplicate(exc.cause)) from None
+        raise _at(exc.index, Conflict(
+            "the document changed while the batch ran; nothing was applied, read it "
+            "again and retry", code="write_conflict")) from None
+    return {"results": [
+        {"op": kind, "id": doc_id, "document": view(result) if result is not None else None}
+        for (kind, doc_id), result in zip(kinds, results, strict=True)]}

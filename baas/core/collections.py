@@ -1,0 +1,378 @@
+"""Collection definitions: name, optional schema, the five rules and declared indexes.
+
+Definitions live in the project database, collection ``collection_defs``, one record
+per collection with the name as id. Documents of collection ``posts`` live in the
+store collection ``d_posts``, so user collections never meet the platform's own
+(``users``, ``sessions``, ...). A parsed definition is cached per process by name
+and version, so a request reads one small record and parses nothing.
+
+Indexes are built in the background: a definition answers at once and lists each
+index as ``building``, ``ready`` or ``failed`` (with the reason, e.g. duplicates
+under a new unique index).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from baas.core import clock, language
+from baas.core.errors import BadRequest, Conflict, NotFound
+from baas.core.schema import Schema
+from baas.store import Database, DuplicateKeyError, IndexSpec, InvalidQuery, StoreError
+
+log = logging.getLogger("baas.collections")
+
+DEFS = "collection_defs"
+STORE_PREFIX = "d_"
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,59}$")
+OPERATIONS = ("list", "get", "create", "update", "delete")
+DATA_OPERATIONS = frozenset({"create", "update"})
+MAX_INDEXES = 32
+MAX_INDEX_FIELDS = 8
+MAX_RULE_LENGTH = language.MAX_LENGTH
+
+
+def store_name(name: str) -> str:
+    return STORE_PREFIX + name
+
+
+def check_name(name: Any) -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise BadRequest(
+            "a collection name starts with a letter and has at most 60 letters, digits "
+            "and '_'", code="invalid_collection_name", details={"field": "name"})
+    return name
+
+
+def not_found(name: str) -> NotFound:
+    return NotFound(f"no collection {name[:80]!r} in this project", code="collection_not_found")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One operation's rule: ``text`` None = closed, "" = public, else ``node`` decides."""
+
+    operation: str
+    text: str | None
+    node: language.Node | None
+
+    @property
+    def closed(self) -> bool:
+        return self.text is None
+
+    @property
+    def public(self) -> bool:
+        return self.text == ""
+
+
+def parse_rule(operation: str, text: Any) -> Rule:
+    if text is None:
+        return Rule(operation, None, None)
+    if not isinstance(text, str):
+        raise BadRequest(f"rules.{operation} must be a string or null",
+                         code="invalid_rule", details={"field": f"rules.{operation}"})
+    if not text.strip():
+        return Rule(operation, "", None)
+    try:
+        node = language.parse(text, allow_data=operation in DATA_OPERATIONS)
+    except language.LanguageError as exc:
+        raise BadRequest(f"rules.{operation}: {exc.message}", code="invalid_rule",
+                         details={"field": f"rules.{operation}", "column": exc.column}) from None
+    return Rule(operation, text, node)
+
+
+def parse_rules(rules: Any) -> dict[str, Rule]:
+    if rules is None:
+        rules = {}
+    if not isinstance(rules, dict):
+        raise BadRequest("rules must be an object with list, get, create, update and delete",
+                         code="invalid_rule", details={"field": "rules"})
+    unknown = sorted(set(rules) - set(OPERATIONS))
+    if unknown:
+        raise BadRequest(f"unknown rule {unknown[0][:40]!r}: use list, get, create, update "
+                         "or delete", code="invalid_rule", details={"field": "rules"})
+    return {op: parse_rule(op, rules.get(op)) for op in OPERATIONS}
+
+
+def parse_index(raw: Any, position: int) -> IndexSpec:
+    where = f"indexes[{position}]"
+    if not isinstance(raw, dict) or not isinstance(raw.get("fields"), list):
+        raise BadRequest(f"{where} must be an object with a list of fields, e.g. "
+                         '{"fields": ["owner", "-created_at"]}', code="invalid_index",
+                         details={"field": where})
+    unknown = sorted(set(raw) - {"fields", "unique", "ttl", "name", "status", "error"})
+    if unknown:
+        raise BadRequest(f"{where}: unknown option {unknown[0][:40]!r}", code="invalid_index",
+                         details={"field": where})
+    fields = raw["fields"]
+    if not fields or len(fields) > MAX_INDEX_FIELDS or not all(isinstance(f, str) for f in fields):
+        raise BadRequest(f"{where}.fields: 1 to {MAX_INDEX_FIELDS} field names",
+                         code="invalid_index", details={"field": where})
+    try:
+        parsed = language.parse_sort(",".join(fields))
+    except language.LanguageError as exc:
+        raise BadRequest(f"{where}.fields: {exc.message}", code="invalid_index",
+                         details={"field": where}) from None
+    unique, ttl = raw.get("unique", False), raw.get("ttl", False)
+    if not isinstance(unique, bool) or not isinstance(ttl, bool):
+        raise BadRequest(f"{where}: unique and ttl are true or false", code="invalid_index",
+                         details={"field": where})
+    try:
+        return IndexSpec(tuple(parsed), unique=unique, ttl=ttl)
+    except InvalidQuery as exc:
+        raise BadRequest(f"{where}: {exc}", code="invalid_index",
+                         details={"field": where}) from None
+
+
+def parse_indexes(raw: Any) -> list[IndexSpec]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise BadRequest("indexes must be a list", code="invalid_index",
+                         details={"field": "indexes"})
+    if len(raw) > MAX_INDEXES:
+        raise BadRequest(f"at most {MAX_INDEXES} indexes per collection", code="invalid_index",
+                         details={"field": "indexes"})
+    specs: list[IndexSpec] = []
+    for position, item in enumerate(raw):
+        spec = parse_index(item, position)
+        if spec.name not in {s.name for s in specs}:
+            specs.append(spec)
+    return specs
+
+
+def index_json(spec: IndexSpec) -> dict[str, Any]:
+    return {"name": spec.name,
+            "fields": [("-" if d == -1 else "") + p for p, d in spec.fields],
+            "unique": spec.unique, "ttl": spec.ttl}
+
+
+def parse_schema(raw: Any) -> Schema | None:
+    return None if raw is None else Schema.parse(raw)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A parsed collection definition, as the document routes use it."""
+
+    name: str
+    version: int
+    rules: dict[str, Rule]
+    schema: Schema | None
+    indexes: tuple[IndexSpec, ...]
+    record: dict[str, Any]
+
+    @property
+    def store_name(self) -> str:
+        return store_name(self.name)
+
+    def all_indexes(self) -> list[IndexSpec]:
+        """Declared indexes plus one unique index per schema field marked unique."""
+        specs = list(self.indexes)
+        names = {s.name for s in specs}
+        for field in self.schema.unique_fields() if self.schema else []:
+            spec = IndexSpec(((field, 1),), unique=True)
+            if spec.name not in names:
+                specs.append(spec)
+                names.add(spec.name)
+        return specs
+
+    def uses_variable(self, variable: str) -> bool:
+        for rule in self.rules.values():
+            if rule.node is not None and variable in language.variables(rule.node):
+                return True
+        if self.schema is not None:
+            return f"@{variable}" in self.schema.server_owned().values()
+        return False
+
+
+def _definition(record: dict[str, Any]) -> Definition:
+    rules = {op: parse_rule(op, record.get("rules", {}).get(op)) for op in OPERATIONS}
+    indexes = tuple(parse_indexes(record.get("indexes")))
+    return Definition(record["id"], int(record["version"]), rules,
+                      parse_schema(record.get("schema")), indexes, record)
+
+
+class CollectionDefs:
+    """The collection definitions of every project, with a parsed-definition cache."""
+
+    def __init__(self, database: Callable[[str], Database]) -> None:
+        self._database = database
+        self._cache: dict[tuple[str, str], Definition] = {}
+        self._ready: set[str] = set()
+        self._failed: dict[tuple[str, str, str], str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def get(self, project: str, name: str) -> Definition:
+        check_name(name)
+        record = await self._database(project).collection(DEFS).get(name)
+        if record is None:
+            raise not_found(name)
+        cached = self._cache.get((project, name))
+        if cached is not None and cached.version == record["version"]:
+            return cached
+        definition = _definition(record)
+        self._cache[(project, name)] = definition
+        return definition
+
+    async def list(self, project: str) -> list[dict[str, Any]]:
+        page = await self._database(project).collection(DEFS).find(sort=[("id", 1)],
+                                                                    limit=1000)
+        return [await self.describe(project, _definition(r)) for r in page.items]
+
+    async def create(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        name = check_name(body.get("name"))
+        rules = parse_rules(body.get("rules"))
+        schema = parse_schema(body.get("schema"))
+        indexes = parse_indexes(body.get("indexes"))
+        now = clock.now_iso()
+        record = {
+            "id": name,
+            "schema": schema.to_json() if schema else None,
+            "rules": {op: rule.text for op, rule in rules.items()},
+            "indexes": [index_json(s) for s in indexes],
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            stored = await self._database(project).collection(DEFS).insert(record)
+        except DuplicateKeyError:
+            raise Conflict(f"collection {name!r} already exists; PATCH it to change it",
+                           code="collection_exists") from None
+        definition = _definition(stored)
+        self._build_indexes(project, definition)
+        return await self.describe(project, definition)
+
+    async def update(self, project: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(body) - {"schema", "rules", "indexes", "name"})
+        if unknown:
+            raise BadRequest(f"unknown field {unknown[0][:40]!r}: a collection has schema, "
+                             "rules and indexes", code="invalid_collection")
+        if "name" in body and body["name"] != name:
+            raise BadRequest("a collection cannot be renamed", code="invalid_collection",
+                             details={"field": "name"})
+        current = await self.get(project, name)
+        changes: dict[str, Any] = {}
+        if "rules" in body:
+            if not isinstance(body["rules"], dict):
+                raise BadRequest("rules must be an object", code="invalid_rule",
+                                 details={"field": "rules"})
+            merged = {op: current.rules[op].text for op in OPERATIONS}
+            merged.update(body["rules"])
+            changes["rules"] = {op: r.text for op, r in parse_rules(merged).items()}
+        if "schema" in body:
+            schema = parse_schema(body["schema"])
+            changes["schema"] = schema.to_json() if schema else None
+        if "indexes" in body:
+            changes["indexes"] = [index_json(s) for s in parse_indexes(body["indexes"])]
+        if not changes:
+            return await self.describe(project, current)
+        changes["updated_at"] = clock.now_iso()
+        updated = await self._database(project).collection(DEFS).update(
+            name, changes, expected_version=current.version)
+        if updated is None:
+            raise Conflict(f"collection {name!r} changed at the same time; try again",
+                           code="collection_changed")
+        definition = _definition(updated)
+        self._cache[(project, name)] = definition
+        if "indexes" in body or "schema" in body:
+            await self._drop_undeclared(project, definition)
+            self._build_indexes(project, definition)
+        return await self.describe(project, definition)
+
+    async def delete(self, project: str, name: str) -> None:
+        await self.get(project, name)
+        db = self._database(project)
+        await db.drop_collection(store_name(name))
+        await db.collection(DEFS).delete(name)
+        self._cache.pop((project, name), None)
+        self._ready = {k for k in self._ready if not k.startswith(f"{project}/{name}/")}
+
+    async def describe(self, project: str, definition: Definition) -> dict[str, Any]:
+        record = definition.record
+        existing = await self._existing(project, definition)
+        indexes = []
+        for spec in definition.indexes:
+            item = index_json(spec)
+            failure = self._failed.get((project, definition.name, spec.name))
+            if failure is not None:
+                item.update(status="failed", error=failure)
+            else:
+                item["status"] = "ready" if spec.name in existing else "building"
+            indexes.append(item)
+        return {
+            "name": definition.name,
+            "schema": record.get("schema"),
+            "rules": {op: rule.text for op, rule in definition.rules.items()},
+            "indexes": indexes,
+            "created_at": record["created_at"],
+            "updated_at": record["updated_at"],
+            "version": record["version"],
+        }
+
+    async def _existing(self, project: str, definition: Definition) -> set[str]:
+        try:
+            specs = await self._database(project).collection(definition.store_name).indexes()
+        except StoreError:
+            return set()
+        return {s.name for s in specs}
+
+    async def ensure_ready(self, project: str, definition: Definition) -> None:
+        """Indexes a first write needs (unique ones) exist before documents arrive."""
+        key = f"{project}/{definition.name}/{definition.version}"
+        if key in self._ready:
+            return
+        collection = self._database(project).collection(definition.store_name)
+        for spec in definition.all_indexes():
+            if spec.unique and (project, definition.name, spec.name) not in self._failed:
+                await self._ensure(project, definition.name, collection, spec)
+        self._ready.add(key)
+
+    def _build_indexes(self, project: str, definition: Definition) -> None:
+        task = asyncio.create_task(self._build(project, definition),
+                                   name=f"indexes {project}/{definition.name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _build(self, project: str, definition: Definition) -> None:
+        collection = self._database(project).collection(definition.store_name)
+        for spec in definition.all_indexes():
+            await self._ensure(project, definition.name, collection, spec)
+
+    async def _ensure(self, project: str, name: str, collection: Any, spec: IndexSpec) -> None:
+        self._failed.pop((project, name, spec.name), None)
+        try:
+            await collection.ensure_index(spec)
+        except DuplicateKeyError:
+            self._failed[(project, name, spec.name)] = (
+                "existing documents hold duplicate values for a unique index")
+            log.warning("index build failed", extra={"project": project, "collection": name,
+                                                     "index": spec.name})
+        except StoreError as exc:
+            self._failed[(project, name, spec.name)] = str(exc)[:200]
+            log.warning("index build failed", extra={"project": project, "collection": name,
+                                                     "index": spec.name, "error": str(exc)})
+
+    async def _drop_undeclared(self, project: str, definition: Definition) -> None:
+        collection = self._database(project).collection(definition.store_name)
+        wanted = {s.name for s in definition.all_indexes()}
+        drop = getattr(collection, "drop_index", None)
+        if drop is None:
+            return
+        for spec in await collection.indexes():
+            if spec.name not in wanted:
+                await drop(spec.name)
+
+    def forget(self, project: str) -> None:
+        self._cache = {k: v for k, v in self._cache.items() if k[0] != project}
+        self._ready = {k for k in self._ready if not k.startswith(f"{project}/")}
+
+    async def drain(self) -> None:
+        """Wait for index builds (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

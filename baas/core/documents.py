@@ -1,0 +1,315 @@
+"""Documents of user collections: create, read, merge-update, replace, delete, list.
+
+Every write goes through the same steps, in this order: limits on the body
+(``doclimits``), system and server-owned fields, the schema (on the whole document
+as it would be stored), the rule, then one conditional store write. Nothing is
+written until every check has passed, so a refused request changes nothing.
+
+Reads that the caller's ``get`` rule refuses answer 404, exactly like a missing
+document, so ids of other people's documents cannot be probed. Updates and deletes
+are conditional on the version read (``If-Match`` or the one just read), so a
+concurrent write is never lost: a stale ``If-Match`` is a 412, and without one the
+read-check-write is retried.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from baas.core import clock, language
+from baas.core.collections import CollectionDefs, Definition
+from baas.core.credentials import new_sorted_id
+from baas.core.doclimits import SYSTEM_FIELDS, check_document, check_no_system_fields
+from baas.core.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, Unavailable
+from baas.core.query import to_filter
+from baas.core.rules import Access, decide, list_filter, variables
+from baas.core.schema import apply_server_fields
+from baas.store import (
+    Collection,
+    Database,
+    DuplicateKeyError,
+    FilterError,
+    InvalidQuery,
+    QueryTimeout,
+    all_of,
+)
+
+MAX_OFFSET = 10_000
+MAX_FIELDS = 64
+WRITE_ATTEMPTS = 4
+
+
+def not_found(doc_id: str) -> NotFound:
+    return NotFound(f"no document {doc_id[:80]!r} here, or you may not read it",
+                    code="document_not_found")
+
+
+def stale(expected: int, actual: int | None = None) -> ApiError:
+    now = f" (it is at version {actual})" if actual is not None else ""
+    return ApiError(f"the document is no longer at version {expected}{now}; read it again "
+                    "and retry", status=412, code="version_mismatch")
+
+
+def duplicate(exc: DuplicateKeyError) -> Conflict:
+    fields = [f for f in exc.fields if f != "id"] or list(exc.fields)
+    return Conflict(f"another document already has this {', '.join(fields)}",
+                    code="duplicate_value", details={"fields": fields})
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: objects merge, ``null`` removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def user_fields(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k not in SYSTEM_FIELDS}
+
+
+def view(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored document as the API shows it: system fields first."""
+    shown = {name: document[name] for name in SYSTEM_FIELDS if name in document}
+    shown.update(user_fields(document))
+    return shown
+
+
+def check_body(body: Any) -> dict[str, Any]:
+    check_document(body)
+    check_no_system_fields(body)
+    return dict(body)
+
+
+def parse_if_match(raw: str | None) -> int | None:
+    """``If-Match: 3`` or ``If-Match: "3"`` (the ETag we send); None when absent."""
+    if raw is None:
+        return None
+    text = raw.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit() or len(text) > 18:
+        raise BadRequest("If-Match must be a document version, e.g. If-Match: 3",
+                         code="invalid_if_match")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    filter: str | None = None
+    sort: str | None = None
+    limit: int = 50
+    cursor: str | None = None
+    offset: int | None = None
+    fields: str | None = None
+    count: bool = False
+
+
+def parse_fields(text: str) -> list[str]:
+    fields: list[str] = []
+    for item in text.split(","):
+        name = item.strip()
+        if not name:
+            continue
+        try:
+            path = language.parse_path(name)
+        except language.LanguageError:
+            raise BadRequest(f"fields: {name[:60]!r} is not a field path",
+                             code="invalid_fields") from None
+        if path not in fields:
+            fields.append(path)
+    if len(fields) > MAX_FIELDS:
+        raise BadRequest(f"fields: at most {MAX_FIELDS} paths", code="invalid_fields")
+    return fields
+
+
+class Documents:
+    """Document operations for every project, with rules and schemas applied."""
+
+    def __init__(self, database: Any, defs: CollectionDefs, query_timeout_ms: int,
+                 email_of: Any = None) -> None:
+        self._database = database
+        self.defs = defs
+        self.query_timeout_ms = query_timeout_ms
+        self._email_of = email_of
+
+    def db(self, project: str) -> Database:
+        db: Database = self._database(project)
+        return db
+
+    async def open(self, project: str, name: str, access: Access
+                   ) -> tuple[Definition, Collection, Access]:
+        definition = await self.defs.get(project, name)
+        collection = self.db(project).collection(definition.store_name)
+        if (access.user_id is not None and access.email is None and self._email_of
+                and definition.uses_variable("auth.email")):
+            email = await self._email_of(project, access.user_id)
+            access = Access(access.trusted, access.user_id, access.role, email, access.key_id)
+        return definition, collection, access
+
+    # -- single documents ---------------------------------------------------------
+
+    async def get(self, project: str, name: str, access: Access, doc_id: str
+                  ) -> dict[str, Any]:
+        definition, collection, access = await self.open(project, name, access)
+        return view(await self._readable(definition, collection, access, doc_id))
+
+    async def _readable(self, definition: Definition, collection: Collection, access: Access,
+                        doc_id: str) -> dict[str, Any]:
+        stored = await collection.get(doc_id) if 0 < len(doc_id) <= 128 else None
+        if stored is None or not decide(definition.rules["get"], access, stored).allowed:
+            raise not_found(doc_id)
+        return stored
+
+    def prepare_create(self, definition: Definition, access: Access, body: Any
+                       ) -> dict[str, Any]:
+        """The document to insert, after every check; raises before anything is written."""
+        incoming = check_body(body)
+        bound = variables(access)
+        if definition.schema is not None:
+            incoming = apply_server_fields(definition.schema, incoming, None, bound,
+                                           trusted=access.trusted)
+            incoming = definition.schema.validate(incoming)
+        now = clock.now_iso()
+        document = {"id": new_sorted_id(""), "created_at": now, "updated_at": now,
+                    "version": 1, **incoming}
+        check_document(user_fields(document))
+        decision = decide(definition.rules["create"], access, None, data=document)
+        if not decision.allowed:
+            raise Forbidden(f"you may not create documents in {definition.name!r}: "
+                            f"{decision.reason}", code="forbidden")
+        return document
+
+    async def create(self, project: str, name: str, access: Access, body: Any
+                     ) -> dict[str, Any]:
+        definition, collection, access = await self.open(project, name, access)
+        document = self.prepare_create(definition, access, body)
+        await self.defs.ensure_ready(project, definition)
+        try:
+            return view(await collection.insert(document))
+        except DuplicateKeyError as exc:
+            raise duplicate(exc) from None
+
+    def prepare_update(self, definition: Definition, access: Access, stored: dict[str, Any],
+                       body: Any, *, replace: bool) -> tuple[dict[str, Any], list[str]]:
+        """The ``set``/``unset`` that turn ``stored`` into the checked new document."""
+        incoming = check_body(body)
+        current = user_fields(stored)
+        if definition.schema is not None:
+            incoming = apply_server_fields(definition.schema, incoming, current,
+                                           variables(access), trusted=access.trusted)
+        merged = dict(incoming) if replace else merge_patch(current, incoming)
+        if definition.schema is not None:
+            merged = definition.schema.validate(merged)
+        check_document(merged)
+        after = {**{k: stored[k] for k in SYSTEM_FIELDS if k in stored}, **merged}
+        after["updated_at"] = clock.now_iso()
+        after["version"] = int(stored["version"]) + 1
+        decision = decide(definition.rules["update"], access, stored, data=after)
+        if not decision.allowed:
+            raise Forbidden(f"you may not update this document: {decision.reason}",
+                            code="forbidden")
+        changes = {k: v for k, v in merged.items() if current.get(k, _ABSENT) != v}
+        changes["updated_at"] = after["updated_at"]
+        removed = [k for k in current if k not in merged]
+        return changes, removed
+
+    async def update(self, project: str, name: str, access: Access, doc_id: str, body: Any,
+                     *, replace: bool = False, if_match: int | None = None
+                     ) -> dict[str, Any]:
+        definition, collection, access = await self.open(project, name, access)
+        await self.defs.ensure_ready(project, definition)
+        for _ in range(WRITE_ATTEMPTS):
+            stored = await self._readable(definition, collection, access, doc_id)
+            if if_match is not None and stored["version"] != if_match:
+                raise stale(if_match, stored["version"])
+            changes, removed = self.prepare_update(definition, access, stored, body,
+                                                   replace=replace)
+            try:
+                updated = await collection.update(doc_id, changes, unset=removed,
+                                                  expected_version=stored["version"])
+            except DuplicateKeyError as exc:
+                raise duplicate(exc) from None
+            if updated is not None:
+                return view(updated)
+            if if_match is not None:
+                raise stale(if_match)
+        raise Conflict("the document kept changing while we updated it; try again",
+                       code="write_conflict")
+
+    async def delete(self, project: str, name: str, access: Access, doc_id: str,
+                     *, if_match: int | None = None) -> None:
+        definition, collection, access = await self.open(project, name, access)
+        for _ in range(WRITE_ATTEMPTS):
+            stored = await self._readable(definition, collection, access, doc_id)
+            if if_match is not None and stored["version"] != if_match:
+                raise stale(if_match, stored["version"])
+            decision = decide(definition.rules["delete"], access, stored)
+            if not decision.allowed:
+                raise Forbidden(f"you may not delete this document: {decision.reason}",
+                                code="forbidden")
+            if await collection.delete(doc_id, expected_version=stored["version"]):
+                return
+            if if_match is not None:
+                raise stale(if_match)
+        raise Conflict("the document kept changing while we deleted it; try again",
+                       code="write_conflict")
+
+    # -- lists --------------------------------------------------------------------
+
+    async def list(self, project: str, name: str, access: Access, query: ListQuery
+                   ) -> dict[str, Any]:
+        definition, collection, access = await self.open(project, name, access)
+        if not access.trusted and definition.rules["list"].closed:
+            raise Forbidden(f"listing {name!r} is closed: its list rule is not set, so only "
+                            "a secret key or an admin may list it", code="forbidden")
+        client = None
+        if query.filter is not None and query.filter.strip():
+            client = _parse(lambda text: to_filter(language.parse(text), variables(access)),
+                            query.filter, "invalid_filter")
+        sort = _parse(language.parse_sort, query.sort or "", "invalid_sort")
+        fields = parse_fields(query.fields) if query.fields else None
+        if query.cursor is not None and query.offset:
+            raise BadRequest("use cursor or offset, not both", code="invalid_query")
+        if query.offset is not None and not 0 <= query.offset <= MAX_OFFSET:
+            raise BadRequest(f"offset must be from 0 to {MAX_OFFSET}; page further with the "
+                             "cursor", code="invalid_offset")
+        # The rule goes outside the client's filter: nothing in the filter can widen it.
+        combined = all_of(list_filter(definition, access), client)
+        try:
+            page = await collection.find(
+                combined, sort=sort, limit=query.limit, cursor=query.cursor,
+                offset=query.offset or 0, fields=fields, max_time_ms=self.query_timeout_ms)
+            total = (await collection.count(combined, max_time_ms=self.query_timeout_ms)
+                     if query.count else None)
+        except (FilterError, InvalidQuery) as exc:
+            code = "invalid_cursor" if str(exc).startswith("invalid cursor") else "invalid_query"
+            raise BadRequest(str(exc), code=code) from None
+        except QueryTimeout:
+            raise Unavailable(
+                f"the query ran longer than {self.query_timeout_ms} ms; narrow the filter or "
+                "declare an index for it", code="query_timeout",
+                headers={"Retry-After": "1"}) from None
+        body: dict[str, Any] = {"items": [view(d) for d in page.items],
+                                "next_cursor": page.next_cursor}
+        if total is not None:
+            body["total"] = total
+        return body
+
+
+_ABSENT = object()
+
+
+def _parse(parser: Any, text: str, code: str) -> Any:
+    try:
+        return parser(text)
+    except language.LanguageError as exc:
+        raise BadRequest(exc.message, code=code, details={"column": exc.column}) from None
