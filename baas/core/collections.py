@@ -354,7 +354,11 @@ class CollectionDefs:
             log.warning("index build failed", extra={"project": project, "collection": name,
                                                      "index": spec.name})
         except StoreError as exc:
-            self._failed[(project, name, spec.name)] = str(exc)[:200]
+            reason = str(exc)[:200]
+            if spec.unique:  # the stand-in reports duplicates as a generic refusal
+                reason = ("could not build the unique index; do existing documents hold "
+                          f"duplicate values? ({reason})")
+            self._failed[(project, name, spec.name)] = reason
             log.warning("index build failed", extra={"project": project, "collection": name,
                                                      "index": spec.name, "error": str(exc)})
 

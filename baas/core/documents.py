@@ -177,7 +177,7 @@ class Documents:
         if definition.schema is not None:
             incoming = apply_server_fields(definition.schema, incoming, None, bound,
                                            trusted=access.trusted)
-            incoming = definition.schema.validate(incoming)
+            incoming = _drop_unique_nulls(definition, definition.schema.validate(incoming))
         now = clock.now_iso()
         document = {"id": new_sorted_id(""), "created_at": now, "updated_at": now,
                     "version": 1, **incoming}
@@ -208,7 +208,7 @@ class Documents:
                                            variables(access), trusted=access.trusted)
         merged = dict(incoming) if replace else merge_patch(current, incoming)
         if definition.schema is not None:
-            merged = definition.schema.validate(merged)
+            merged = _drop_unique_nulls(definition, definition.schema.validate(merged))
         check_document(merged)
         after = {**{k: stored[k] for k in SYSTEM_FIELDS if k in stored}, **merged}
         after["updated_at"] = clock.now_iso()
@@ -306,6 +306,16 @@ class Documents:
 
 
 _ABSENT = object()
+
+
+def _drop_unique_nulls(definition: Definition, document: dict[str, Any]) -> dict[str, Any]:
+    """A null under a unique field is left out: null means no value, and MongoDB's
+    sparse unique indexes would count explicit nulls as duplicates."""
+    assert definition.schema is not None
+    for field in definition.schema.unique_fields():
+        if field in document and document[field] is None:
+            del document[field]
+    return document
 
 
 def _parse(parser: Any, text: str, code: str) -> Any:

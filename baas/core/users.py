@@ -53,7 +53,7 @@ def check_data(data: dict[str, Any]) -> None:
                              code="invalid_data", details={"field": where})
         if isinstance(value, dict):
             for key, item in value.items():
-                if not FIELD_RE.match(key):
+                if not FIELD_RE.fullmatch(key):
                     raise BadRequest(
                         f"data field name {key[:64]!r} is not allowed: use letters, digits "
                         "and '_', starting with a letter",

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from baas_sdk import BaasError
 
-from . import __version__, admin, keys, login, projects, serve, users
+from . import __version__, admin, keys, login, projects, rules, serve, users
+from . import collections as collections_cli
 from .errors import describe
 
 app = typer.Typer(
@@ -29,6 +30,8 @@ app.add_typer(admin.app, name="admin")
 app.add_typer(projects.app, name="projects")
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
+app.add_typer(collections_cli.app, name="collections")
+app.add_typer(rules.app, name="rules")
 
 
 def _version(value: bool) -> None:

@@ -16,6 +16,9 @@
 from ._admin import AdminClient, AsyncAdminClient
 from ._auth import AsyncAuth, Auth
 from ._client import AsyncClient, Client
+from ._collection_defs import CollectionDef, CollectionRules, IndexDef, RuleCheck
+from ._document_types import BatchOp, BatchResult, Document, DocumentPage, ops
+from ._documents import AsyncCollection, Collection
 from ._exceptions import (
     APIError,
     BaasError,
@@ -59,14 +62,23 @@ __all__ = [
     "AsyncAuth",
     "Auth",
     "AsyncClient",
+    "AsyncCollection",
     "BaasError",
     "BadRequest",
+    "BatchOp",
+    "BatchResult",
     "Client",
+    "Collection",
+    "CollectionDef",
+    "CollectionRules",
     "Conflict",
     "ConnectError",
     "CreatedProject",
+    "Document",
+    "DocumentPage",
     "FileStore",
     "Forbidden",
+    "IndexDef",
     "MemoryStore",
     "NotFound",
     "Page",
@@ -75,6 +87,7 @@ __all__ = [
     "Project",
     "RateLimited",
     "ResponseError",
+    "RuleCheck",
     "ServerError",
     "Session",
     "SessionInfo",
@@ -86,5 +99,6 @@ __all__ = [
     "Unauthorized",
     "User",
     "ValidationError",
+    "ops",
     "__version__",
 ]

@@ -15,18 +15,22 @@ import asyncio
 import threading
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, overload
 
 import httpx
+import pydantic
 
 from ._admin import AdminClient, AsyncAdminClient
 from ._auth import AsyncAuth, Auth, refresh_call
 from ._core import BaseClient, Call, project_info_call, translate_transport_errors
+from ._document_types import Document, model_decoder
+from ._documents import AsyncCollection, Collection
 from ._exceptions import BaasError
 from ._models import Session
 from ._session import DEFAULT_REFRESH_MARGIN, Clock, OnChange, SessionStore
 
 T = TypeVar("T")
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 
 class Client(BaseClient):
@@ -97,6 +101,18 @@ class Client(BaseClient):
     def project_info(self) -> dict[str, Any]:
         """The configured project and the kind of key used (``caller.kind``)."""
         return self.send(project_info_call(self.require_project()))
+
+    @overload
+    def collection(self, name: str, *, model: None = None) -> Collection[Document]: ...
+    @overload
+    def collection(self, name: str, *, model: type[M]) -> Collection[M]: ...
+    def collection(
+        self, name: str, *, model: type[M] | None = None
+    ) -> Collection[Document] | Collection[M]:
+        """A collection's documents: ``Document``s, or instances of the pydantic ``model``."""
+        if model is None:
+            return Collection(self, name, Document)
+        return Collection(self, name, model_decoder(model))
 
     def close(self) -> None:
         self._http.close()
@@ -180,6 +196,18 @@ class AsyncClient(BaseClient):
     async def project_info(self) -> dict[str, Any]:
         """The configured project and the kind of key used (``caller.kind``)."""
         return await self.send(project_info_call(self.require_project()))
+
+    @overload
+    def collection(self, name: str, *, model: None = None) -> AsyncCollection[Document]: ...
+    @overload
+    def collection(self, name: str, *, model: type[M]) -> AsyncCollection[M]: ...
+    def collection(
+        self, name: str, *, model: type[M] | None = None
+    ) -> AsyncCollection[Document] | AsyncCollection[M]:
+        """A collection's documents: ``Document``s, or instances of the pydantic ``model``."""
+        if model is None:
+            return AsyncCollection(self, name, Document)
+        return AsyncCollection(self, name, model_decoder(model))
 
     async def aclose(self) -> None:
         await self._http.aclose()

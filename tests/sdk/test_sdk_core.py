@@ -111,6 +111,8 @@ def test_public_api() -> None:
             "SessionInfo", "SessionStore", "SigningKey", "SigningKeyRotation", "Timeout",
             "TransportError", "Unauthorized",
             "User", "ValidationError", "__version__",
+            "AsyncCollection", "BatchOp", "BatchResult", "Collection", "Document",
+            "DocumentPage", "ops", "CollectionDef", "CollectionRules", "IndexDef", "RuleCheck",
         ]
     )
     for name in baas_sdk.__all__:

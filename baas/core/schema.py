@@ -1,0 +1,571 @@
+"""Optional per-collection schemas: a small typed field list, parsed once, checked per write.
+
+``{"fields": {"title": {"type": "string", "required": true, "max_length": 200}, ...},
+"additional_fields": true}``; field types are ``string``, ``number``, ``integer``,
+``boolean``, ``datetime`` (RFC 3339 with an offset, stored in ``clock.iso``'s fixed-width
+UTC form so it sorts as text), ``array`` (``items``), ``object`` (``fields``,
+``additional_fields``) and ``reference``. A reference is an id that is never looked up:
+read rules decide who may see a document, and "no such document" would tell anyone
+who can write a reference which ids exist.
+
+- ``null`` means "no value": any field that is not required accepts it (and keeps it);
+  a default fills only a *missing* field, and only on full validation.
+- ``partial=True`` skips the top-level ``required`` check and top-level defaults; an
+  object value that is present is still checked whole, as a top-level merge replaces it.
+- A ``pattern`` is searched, not anchored (write ``^...$``), with the ``regex`` package
+  under a 50 ms timeout and a 250 ms budget per validation, so a catastrophic pattern
+  costs a ``pattern_timeout`` field error, never a hang.
+- All problems (up to 100) come in one 400: ``invalid_document`` with ``details["errors"]``
+  of ``{"field", "code", "message"}``, or ``invalid_schema`` with ``{"field", "message"}``.
+
+Documents reach ``validate`` after ``doclimits.check_document`` bounds their size and
+depth; the validator descends only where the schema does (8 levels at most). Top-level
+system fields (``id``, ``version``...) pass through unchecked, so a stored document
+merged with a patch can be validated as it is.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+import time
+from dataclasses import dataclass, replace
+from dataclasses import field as _field
+from dataclasses import fields as _fields
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import regex
+
+from baas.core.doclimits import INT_MAX, INT_MIN, SYSTEM_FIELDS, is_field_name
+from baas.core.errors import BadRequest
+
+TYPES = ("string", "number", "integer", "boolean", "datetime", "array", "object", "reference")
+SCALARS = frozenset({"string", "number", "integer", "boolean", "datetime", "reference"})
+COMMON = frozenset({"type", "required", "default", "unique", "server_owned", "value"})
+OPTIONS = {kind: frozenset(options.split()) for kind, options in {
+    "string": "min_length max_length pattern enum", "number": "min max enum",
+    "integer": "min max enum", "boolean": "", "datetime": "", "reference": "collection",
+    "array": "items min_length max_length", "object": "fields additional_fields"}.items()}
+# Which field types each server value can fill.
+SERVER_VALUES: dict[str, tuple[str, ...]] = {
+    "@auth.id": ("string", "reference"), "@auth.email": ("string",), "@now": ("string", "datetime")}
+ITEM_REFUSED = ("required", "unique", "default", "server_owned", "value")
+MAX_LEVELS = 8
+MAX_FIELDS = 200
+MAX_ENUM = 100
+MAX_PATTERN = 256
+MAX_REFERENCE = 128
+MAX_ERRORS = 100
+PATTERN_TIMEOUT = 0.05
+PATTERN_BUDGET = 0.25
+DATETIME_RE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
+    r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))")
+TYPE_NAMES = {"string": "a string", "number": "a number", "integer": "a whole number",
+              "boolean": "true or false", "array": "a list", "object": "an object",
+              "reference": "an id (a string)"}
+
+
+INVALID: Any = object()  # what a value that failed turns into; never stored
+
+
+@dataclass(frozen=True)
+class Field:
+    """One parsed field definition, options in the order to_json writes them.
+
+    ``default is None`` means no default.
+    """
+
+    type: str
+    required: bool = False
+    unique: bool = False
+    min: int | float | None = None
+    max: int | float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    enum: tuple[Any, ...] | None = None
+    default: Any = None
+    collection: str | None = None
+    server_owned: bool = False
+    value: str | None = None
+    items: Field | None = None
+    fields: dict[str, Field] | None = None
+    additional_fields: bool = True
+    matcher: Any = _field(default=None, compare=False, repr=False)  # the compiled pattern
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in ORDER:
+            value = getattr(self, name)
+            if name == "additional_fields":
+                if self.type == "object" and not value:
+                    out[name] = False
+                continue
+            if value is None or (value is False and name != "default"):
+                continue
+            if name == "enum":
+                value = list(value)
+            elif name == "items":
+                value = value.to_json()
+            elif name == "fields":
+                value = {key: spec.to_json() for key, spec in value.items()}
+            out[name] = copy.deepcopy(value)
+        return out
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A collection's schema: its fields and whether other top-level fields are allowed."""
+
+    fields: dict[str, Field]
+    additional_fields: bool = True
+
+    @classmethod
+    def parse(cls, definition: Any) -> Schema:
+        """The schema a definition describes, or a 400 ``invalid_schema`` listing every problem."""
+        reader = _Reader()
+        fields: dict[str, Field] = {}
+        additional = True
+        if not isinstance(definition, dict):
+            reader.problem("", 'a schema must be an object such as {"fields": {...}}')
+        else:
+            for key in definition:
+                if key not in ("fields", "additional_fields"):
+                    reader.problem(_join("", key),
+                                   "is not a schema option; use fields and additional_fields")
+            fields = reader.fields(definition.get("fields", {}), "fields", 1, top=True)
+            additional = reader.flag(definition, "additional_fields", "", default=True)
+        if reader.errors:
+            first = reader.errors[0]
+            where = f"{first['field']}: " if first["field"] else ""
+            raise BadRequest(f"the schema is not valid: {where}{first['message']}"
+                             + _more(len(reader.errors)), code="invalid_schema",
+                             details={"errors": reader.errors})
+        return cls(fields, additional)
+
+    def to_json(self) -> dict[str, Any]:
+        """The normalized definition; ``Schema.parse`` of it gives an equal schema."""
+        return {"fields": {name: spec.to_json() for name, spec in self.fields.items()},
+                "additional_fields": self.additional_fields}
+
+    def validate(self, document: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+        """The cleaned document, or a 400 ``invalid_document`` listing every field problem."""
+        if not isinstance(document, dict):
+            raise BadRequest("a document must be a JSON object", code="invalid_document")
+        check = _Check()
+        details: dict[str, Any] = {"errors": check.errors}
+        try:
+            cleaned = check.object(self.fields, self.additional_fields, document, "",
+                                   whole=not partial)
+            if not check.errors:
+                return cleaned
+        except _TooMany:
+            details["truncated"] = True
+        first = check.errors[0]
+        raise BadRequest(f"the document does not match the collection's schema: "
+                         f"{first['field']}: {first['message']}" + _more(len(check.errors)),
+                         code="invalid_document", details=details)
+
+    def server_owned(self) -> dict[str, str | None]:
+        """Server-owned fields and the variable each is set from (None: secret key only)."""
+        return {name: spec.value for name, spec in self.fields.items() if spec.server_owned}
+
+    def unique_fields(self) -> list[str]:
+        return [name for name, spec in self.fields.items() if spec.unique]
+
+
+def apply_server_fields(schema: Schema | None, incoming: dict[str, Any],
+                        stored: dict[str, Any] | None, variables: dict[str, Any], *,
+                        trusted: bool) -> dict[str, Any]:
+    """The body with its server-owned fields set; ``stored`` is None on create.
+
+    An untrusted caller (publishable key, end user) may not send a server-owned field
+    at all, even with the stored value. On create the server fills each field from
+    ``variables`` (``{"auth.id", "auth.email", "now"}``); on update the stored value is
+    kept. A trusted caller (secret key, admin) may set the fields; when it does not,
+    creates fill them from ``variables`` where they resolve and updates keep them.
+    """
+    result = dict(incoming)
+    if schema is None:
+        return result
+    owned = schema.server_owned()
+    if not trusted:
+        for name in owned:
+            if name in incoming:
+                raise BadRequest(f"{name!r} is set by the server; remove it from the body",
+                                 code="server_owned_field", details={"field": name})
+    for name, variable in owned.items():
+        if name in incoming:
+            continue
+        if stored is not None:
+            if name in stored:
+                result[name] = stored[name]
+            continue
+        resolved = variables.get(variable[1:]) if variable else None
+        if resolved is not None and resolved != "":
+            result[name] = resolved
+        elif variable and not trusted and schema.fields[name].required:
+            whose = "the signed-in user's email" if variable == "@auth.email" else \
+                "the signed-in user"
+            raise BadRequest(f"this collection sets {name!r} from {whose}; sign in first",
+                             code="auth_required", details={"field": name, "value": variable})
+    return result
+
+
+def normalize_datetime(value: Any) -> str | None:
+    """The fixed-width UTC text of an RFC 3339 date-time, or None if it is not one."""
+    if isinstance(value, datetime):  # YAML loaders produce these; naive means UTC there
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    elif isinstance(value, str) and (found := DATETIME_RE.fullmatch(value)):
+        year, month, day, hour, minute, second, fraction, sign, off_h, off_m = found.groups()
+        if sign and (int(off_h) > 23 or int(off_m) > 59):
+            return None
+        offset = timedelta(hours=int(off_h), minutes=int(off_m)) if sign else timedelta()
+        try:
+            moment = datetime(int(year), int(month), int(day), int(hour), int(minute),
+                              int(second), int((fraction or "0").ljust(6, "0")[:6]),
+                              tzinfo=timezone(-offset if sign == "-" else offset))
+        except ValueError:
+            return None
+    else:
+        return None
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        return None
+    # clock.iso's format; isoformat also pads years before 1000 to four digits.
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+ORDER = tuple(option.name for option in _fields(Field) if option.name != "matcher")
+
+
+class _Reader:
+    """Reads a definition, collecting every problem instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, str]] = []
+        self.count = 0
+
+    def problem(self, where: str, message: str) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append({"field": where, "message": message})
+
+    def flag(self, spec: dict[str, Any], key: str, at: str, *, default: bool = False) -> bool:
+        value = spec.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(_join(at, key), "must be true or false")
+            return default
+        return value
+
+    def fields(self, raw: Any, at: str, level: int, *, top: bool) -> dict[str, Field]:
+        if not isinstance(raw, dict):
+            self.problem(at, "must be an object mapping field names to definitions")
+            return {}
+        out: dict[str, Field] = {}
+        for name, spec in raw.items():
+            where = _join(at, name)
+            if not is_field_name(name):
+                self.problem(where, "field names use letters, digits and '_', starting with "
+                                    "a letter, at most 128 characters")
+            elif top and name in SYSTEM_FIELDS:
+                self.problem(where, f"{name!r} is a system field set by the server; "
+                                    "it cannot be defined")
+            elif (parsed := self.field(spec, where, level, top=top, item=False)) is not None:
+                out[name] = parsed
+        return out
+
+    def field(self, spec: Any, at: str, level: int, *, top: bool, item: bool) -> Field | None:
+        self.count += 1
+        if self.count > MAX_FIELDS:
+            if self.count == MAX_FIELDS + 1:
+                self.problem(at, f"a schema has at most {MAX_FIELDS} fields in all")
+            return None
+        if level > MAX_LEVELS:
+            self.problem(at, f"definitions nest at most {MAX_LEVELS} levels deep")
+            return None
+        if not isinstance(spec, dict):
+            self.problem(at, 'must be an object such as {"type": "string"}')
+            return None
+        kind = spec.get("type")
+        if kind not in TYPES:
+            self.problem(_join(at, "type"), f"must be one of: {', '.join(TYPES)}")
+            return None
+        before = len(self.errors)
+        allowed = COMMON | OPTIONS[kind]
+        for key in spec:
+            if key not in allowed:
+                known = key in ORDER
+                self.problem(_join(at, key), f"is not an option of a {kind} field" if known
+                             else "is not a field option")
+            elif item and key in ITEM_REFUSED:
+                self.problem(_join(at, key), "is not allowed for array items")
+        # Only the options this type takes are read further, so each mistake is told once.
+        spec = {key: value for key, value in spec.items() if key in allowed}
+        options: dict[str, Any] = {"type": kind}
+        for key in ("required", "unique", "server_owned"):
+            options[key] = self.flag(spec, key, at)
+        if options["unique"] and not (top and kind in SCALARS):
+            self.problem(_join(at, "unique"), "only top-level fields of a scalar type "
+                                              "(not array or object) can be unique")
+        if options["server_owned"] and not top:
+            self.problem(_join(at, "server_owned"), "only top-level fields can be server-owned")
+        if "value" in spec:
+            options["value"] = self.server_value(spec, at, kind)
+        for low, high in (("min", "max"), ("min_length", "max_length")):
+            for key in (low, high):
+                if key in spec:
+                    options[key] = self.bound(spec[key], _join(at, key), kind, key)
+            if options.get(low) is not None and options.get(high) is not None \
+                    and options[low] > options[high]:
+                self.problem(_join(at, low), f"must not be greater than {high}")
+        if "pattern" in spec:
+            options["pattern"], options["matcher"] = self.pattern(spec["pattern"], at)
+        if "enum" in spec:
+            options["enum"] = self.enum(spec["enum"], _join(at, "enum"), kind)
+        if "collection" in spec:
+            if is_field_name(spec["collection"]):
+                options["collection"] = spec["collection"]
+            else:
+                self.problem(_join(at, "collection"), "must be a collection name")
+        if "items" in spec:
+            options["items"] = self.field(spec["items"], _join(at, "items"), level + 1,
+                                          top=False, item=True)
+        if kind == "object":
+            if "fields" in spec:
+                options["fields"] = self.fields(spec["fields"], _join(at, "fields"), level + 1,
+                                                top=False)
+            options["additional_fields"] = self.flag(spec, "additional_fields", at, default=True)
+        if len(self.errors) > before:
+            return None
+        parsed = Field(**options)
+        if spec.get("default") is not None:
+            return self.with_default(parsed, spec["default"], at)
+        return parsed
+
+    def server_value(self, spec: dict[str, Any], at: str, kind: str) -> str | None:
+        value = spec["value"]
+        if value not in SERVER_VALUES:
+            self.problem(_join(at, "value"), f"must be one of: {', '.join(SERVER_VALUES)}")
+        elif kind not in SERVER_VALUES[value]:
+            fits = " or ".join(SERVER_VALUES[value])
+            self.problem(_join(at, "value"), f"{value} fills {fits} fields, not {kind}")
+        elif spec.get("server_owned") is not True:
+            self.problem(_join(at, "value"), "needs server_owned: true")
+        else:
+            return str(value)
+        return None
+
+    def bound(self, value: Any, at: str, kind: str, key: str) -> Any:
+        if key in ("min", "max"):
+            found = _Check().value(Field(kind), value, at)
+            if found is INVALID or found is None:
+                self.problem(at, f"must be {TYPE_NAMES[kind]}")
+                return None
+            return found
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.problem(at, "must be a whole number, 0 or more")
+            return None
+        return value
+
+    def pattern(self, value: Any, at: str) -> tuple[str | None, Any]:
+        where = _join(at, "pattern")
+        if not isinstance(value, str) or not 0 < len(value) <= MAX_PATTERN:
+            self.problem(where, f"must be a regular expression of at most {MAX_PATTERN} "
+                                "characters")
+            return None, None
+        try:
+            return value, regex.compile(value)
+        except (regex.error, ValueError, OverflowError, RecursionError) as exc:
+            self.problem(where, f"is not a valid regular expression: {exc}")
+            return None, None
+
+    def enum(self, value: Any, at: str, kind: str) -> tuple[Any, ...] | None:
+        if not isinstance(value, list) or not 0 < len(value) <= MAX_ENUM:
+            self.problem(at, f"must be a list of 1 to {MAX_ENUM} values")
+            return None
+        check = _Check()
+        cleaned = [check.value(Field(kind), item, f"{at}[{index}]")
+                   for index, item in enumerate(value)]
+        for index, item in enumerate(cleaned):
+            if item is None:
+                self.problem(f"{at}[{index}]", f"must be {TYPE_NAMES[kind]}")
+        for error in check.errors:
+            self.problem(error["field"], error["message"])
+        return tuple(cleaned)
+
+    def with_default(self, parsed: Field, default: Any, at: str) -> Field | None:
+        where = _join(at, "default")
+        if parsed.server_owned:
+            self.problem(where, "a server-owned field cannot have a default")
+            return None
+        check = _Check()
+        try:
+            cleaned = check.value(parsed, default, where)
+        except _TooMany:
+            cleaned = INVALID
+        for error in check.errors:
+            self.problem(error["field"], f"the default is not valid: {error['message']}")
+        if cleaned is INVALID:
+            return None
+        return replace(parsed, default=cleaned)
+
+
+class _TooMany(Exception):
+    """Raised once MAX_ERRORS problems are collected, to stop looking for more."""
+
+
+class _Check:
+    """One validation: the problems found so far and the time left for patterns."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, str]] = []
+        self.budget = PATTERN_BUDGET
+
+    def fail(self, at: str, code: str, message: str) -> Any:
+        if len(self.errors) >= MAX_ERRORS:
+            raise _TooMany
+        self.errors.append({"field": at, "code": code, "message": message})
+        return INVALID
+
+    def object(self, fields: dict[str, Field], additional: bool, value: dict[str, Any],
+               at: str, *, whole: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            where = _join(at, key)
+            spec = fields.get(key)
+            if spec is None:
+                if additional or (not at and key in SYSTEM_FIELDS):
+                    out[key] = item
+                else:
+                    self.fail(where, "unknown_field", f"is not a field of {at!r}" if at
+                              else "is not a field of this collection")
+            elif (cleaned := self.value(spec, item, where)) is not INVALID:
+                out[key] = cleaned
+        if whole:
+            for name, spec in fields.items():
+                if name in value:
+                    continue
+                if spec.default is not None:
+                    out[name] = copy.deepcopy(spec.default)
+                elif spec.required:
+                    self.fail(_join(at, name), "required", "is required")
+        return out
+
+    def value(self, spec: Field, value: Any, at: str) -> Any:
+        if value is None:
+            return self.fail(at, "required", "is required") if spec.required else None
+        kind = spec.type
+        if kind == "string":
+            return self.string(spec, value, at)
+        if kind in ("number", "integer"):
+            return self.number(spec, value, at)
+        if kind == "boolean":
+            return value if isinstance(value, bool) else self.wrong(spec, at)
+        if kind == "datetime":
+            normalized = normalize_datetime(value)
+            if normalized is None:
+                return self.fail(at, "invalid_datetime", "must be an RFC 3339 date-time with "
+                                                         "an offset, like 2024-05-01T12:00:00Z")
+            return normalized
+        if kind == "reference":
+            if not isinstance(value, str) or not value:
+                return self.wrong(spec, at)
+            if len(value) > MAX_REFERENCE:
+                return self.fail(at, "too_long", f"at most {MAX_REFERENCE} characters")
+            return value
+        if kind == "array":
+            return self.array(spec, value, at)
+        if not isinstance(value, dict):
+            return self.wrong(spec, at)
+        return self.object(spec.fields or {}, spec.additional_fields, value, at)
+
+    def wrong(self, spec: Field, at: str) -> Any:
+        return self.fail(at, "invalid_type", f"must be {TYPE_NAMES[spec.type]}")
+
+    def string(self, spec: Field, value: Any, at: str) -> Any:
+        if not isinstance(value, str):
+            return self.wrong(spec, at)
+        if self.length(spec, len(value), at, "characters") is INVALID:
+            return INVALID
+        if spec.enum is not None and value not in spec.enum:
+            return self.fail(at, "not_in_enum", _one_of(spec.enum))
+        if spec.matcher is not None:
+            return self.match(spec, value, at)
+        return value
+
+    def length(self, spec: Field, length: int, at: str, unit: str) -> Any:
+        if spec.min_length is not None and length < spec.min_length:
+            return self.fail(at, "too_short", f"at least {spec.min_length} {unit}")
+        if spec.max_length is not None and length > spec.max_length:
+            return self.fail(at, "too_long", f"at most {spec.max_length} {unit}")
+        return None
+
+    def match(self, spec: Field, value: str, at: str) -> Any:
+        if self.budget <= 0:
+            return self.fail(at, "pattern_timeout", "took too long to check against the pattern")
+        started = time.monotonic()
+        try:
+            found = spec.matcher.search(value, timeout=min(PATTERN_TIMEOUT, self.budget))
+        except TimeoutError:
+            return self.fail(at, "pattern_timeout", "took too long to check against the pattern")
+        finally:
+            self.budget -= time.monotonic() - started
+        if found is None:
+            return self.fail(at, "pattern_mismatch", f"does not match the pattern {spec.pattern}")
+        return value
+
+    def number(self, spec: Field, value: Any, at: str) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or (isinstance(value, float) and not math.isfinite(value)):
+            return self.wrong(spec, at)
+        if spec.type == "integer":
+            if isinstance(value, float):
+                if not value.is_integer():
+                    return self.wrong(spec, at)
+                value = int(value)
+            if not INT_MIN <= value <= INT_MAX:
+                return self.fail(at, "out_of_range", "must fit in 64 bits")
+        if spec.min is not None and value < spec.min:
+            return self.fail(at, "too_small", f"must be at least {spec.min}")
+        if spec.max is not None and value > spec.max:
+            return self.fail(at, "too_large", f"must be at most {spec.max}")
+        if spec.enum is not None and value not in spec.enum:
+            return self.fail(at, "not_in_enum", _one_of(spec.enum))
+        return value
+
+    def array(self, spec: Field, value: Any, at: str) -> Any:
+        if not isinstance(value, list):
+            return self.wrong(spec, at)
+        if self.length(spec, len(value), at, "items") is INVALID:
+            return INVALID
+        if spec.items is None:
+            return list(value)
+        out = []
+        failed = False
+        for index, item in enumerate(value):
+            where = f"{at}[{index}]"
+            cleaned = self.wrong(spec.items, where) if item is None else \
+                self.value(spec.items, item, where)
+            failed = failed or cleaned is INVALID
+            out.append(cleaned)
+        return INVALID if failed else out
+
+
+def _join(at: str, key: Any) -> str:
+    if is_field_name(key):
+        return f"{at}.{key}" if at else key
+    return f"{at}[{json.dumps(str(key)[:64])}]"
+
+
+def _one_of(values: tuple[Any, ...]) -> str:
+    shown = ", ".join(json.dumps(value) for value in values[:10])
+    return f"must be one of: {shown}{', ...' if len(values) > 10 else ''}"
+
+
+def _more(count: int) -> str:
+    return f" (and {count - 1} more problem{'s' * (count > 2)})" if count > 1 else ""
