@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from baas.core import clock, language
+from baas.core import clock, language, query
 from baas.core.errors import BadRequest, Conflict, NotFound
 from baas.core.schema import Schema
 from baas.store import Database, DuplicateKeyError, IndexSpec, InvalidQuery, StoreError
@@ -80,6 +80,8 @@ def parse_rule(operation: str, text: Any) -> Rule:
         return Rule(operation, "", None)
     try:
         node = language.parse(text, allow_data=operation in DATA_OPERATIONS)
+        if operation == "list":  # compiled into queries: refuse what cannot compile now
+            query.check(node)
     except language.LanguageError as exc:
         raise BadRequest(f"rules.{operation}: {exc.message}", code="invalid_rule",
                          details={"field": f"rules.{operation}", "column": exc.column}) from None
@@ -365,12 +367,9 @@ class CollectionDefs:
     async def _drop_undeclared(self, project: str, definition: Definition) -> None:
         collection = self._database(project).collection(definition.store_name)
         wanted = {s.name for s in definition.all_indexes()}
-        drop = getattr(collection, "drop_index", None)
-        if drop is None:
-            return
         for spec in await collection.indexes():
             if spec.name not in wanted:
-                await drop(spec.name)
+                await collection.drop_index(spec.name)
 
     def forget(self, project: str) -> None:
         self._cache = {k: v for k, v in self._cache.items() if k[0] != project}

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from baas.store.filters import ascii_fold
+
 Scalar = str | int | float | bool | None
 CompareOp = Literal["=", "!=", "<", "<=", ">", ">=", "in", "has", "~", "!~"]
 
@@ -437,7 +439,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if op in ("~", "!~"):
         if kind != "string":
             return False
-        return (right.casefold() in left.casefold()) == (op == "~")
+        return (ascii_fold(right) in ascii_fold(left)) == (op == "~")
     if op in ("=", "!="):
         return bool(left == right) == (op == "=")
     return kind != "boolean" and bool(ORDER_OPS[op](left, right))

@@ -29,16 +29,15 @@ from __future__ import annotations
 import copy
 import json
 import math
-import re
 import time
 from dataclasses import dataclass, replace
 from dataclasses import field as _field
 from dataclasses import fields as _fields
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import regex
 
+from baas.core.clock import normalize_datetime
 from baas.core.doclimits import INT_MAX, INT_MIN, SYSTEM_FIELDS, is_field_name
 from baas.core.errors import BadRequest
 
@@ -61,9 +60,6 @@ MAX_REFERENCE = 128
 MAX_ERRORS = 100
 PATTERN_TIMEOUT = 0.05
 PATTERN_BUDGET = 0.25
-DATETIME_RE = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
-    r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))")
 TYPE_NAMES = {"string": "a string", "number": "a number", "integer": "a whole number",
               "boolean": "true or false", "array": "a list", "object": "an object",
               "reference": "an id (a string)"}
@@ -214,31 +210,6 @@ def apply_server_fields(schema: Schema | None, incoming: dict[str, Any],
             raise BadRequest(f"this collection sets {name!r} from {whose}; sign in first",
                              code="auth_required", details={"field": name, "value": variable})
     return result
-
-
-def normalize_datetime(value: Any) -> str | None:
-    """The fixed-width UTC text of an RFC 3339 date-time, or None if it is not one."""
-    if isinstance(value, datetime):  # YAML loaders produce these; naive means UTC there
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    elif isinstance(value, str) and (found := DATETIME_RE.fullmatch(value)):
-        year, month, day, hour, minute, second, fraction, sign, off_h, off_m = found.groups()
-        if sign and (int(off_h) > 23 or int(off_m) > 59):
-            return None
-        offset = timedelta(hours=int(off_h), minutes=int(off_m)) if sign else timedelta()
-        try:
-            moment = datetime(int(year), int(month), int(day), int(hour), int(minute),
-                              int(second), int((fraction or "0").ljust(6, "0")[:6]),
-                              tzinfo=timezone(-offset if sign == "-" else offset))
-        except ValueError:
-            return None
-    else:
-        return None
-    try:
-        utc = moment.astimezone(UTC)
-    except OverflowError:
-        return None
-    # clock.iso's format; isoformat also pads years before 1000 to four digits.
-    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 ORDER = tuple(option.name for option in _fields(Field) if option.name != "matcher")

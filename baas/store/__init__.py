@@ -19,11 +19,27 @@ from baas.store.base import (
     InvalidDocument,
     InvalidQuery,
     Page,
+    QueryTimeout,
     StoreError,
     StoreUnavailable,
     Update,
 )
-from baas.store.filters import And, Cmp, Filter, FilterError, In, Or, all_of, eq, matches
+from baas.store.filters import (
+    And,
+    Cmp,
+    Const,
+    Contains,
+    Filter,
+    FilterError,
+    Has,
+    In,
+    Not,
+    Or,
+    all_of,
+    eq,
+    matches,
+    sort_documents,
+)
 
 if TYPE_CHECKING:
     from baas.settings import Settings
@@ -45,8 +61,9 @@ def create_engine(settings: Settings) -> Engine:
 
 
 __all__ = [
-    "And", "BatchFailed", "BatchOp", "Change", "Cmp", "Collection", "Database", "Delete",
-    "Document", "DuplicateKeyError", "Engine", "Filter", "FilterError", "In", "IndexSpec",
-    "Insert", "InvalidDocument", "InvalidQuery", "Or", "Page", "StoreError", "StoreUnavailable",
-    "Update", "all_of", "create_engine", "eq", "matches",
+    "And", "BatchFailed", "BatchOp", "Change", "Cmp", "Collection", "Const", "Contains",
+    "Database", "Delete", "Document", "DuplicateKeyError", "Engine", "Filter", "FilterError",
+    "Has", "In", "IndexSpec", "Insert", "InvalidDocument", "InvalidQuery", "Not", "Or", "Page",
+    "QueryTimeout", "StoreError", "StoreUnavailable", "Update", "all_of", "create_engine", "eq",
+    "matches", "sort_documents",
 ]

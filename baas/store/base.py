@@ -47,6 +47,10 @@ class InvalidQuery(StoreError):
     """A filter, sort or cursor the engine cannot run as asked."""
 
 
+class QueryTimeout(StoreError):
+    """A read ran longer than its ``max_time_ms`` and was stopped."""
+
+
 class BatchFailed(StoreError):
     """One operation of an all-or-nothing batch failed; nothing of the batch was kept."""
 
@@ -156,15 +160,22 @@ class Collection(Protocol):
         cursor: str | None = None,
         offset: int = 0,
         fields: Sequence[str] | None = None,
+        max_time_ms: int | None = None,
     ) -> Page:
         """Matching documents in ``sort`` order (``id`` breaks ties), one page.
 
-        ``cursor`` is the opaque ``next_cursor`` of the previous page (keyset paging).
+        The order is the language's: missing and null first ascending, then numbers,
+        strings, booleans, then arrays and objects (tied). An engine that cannot
+        give that order for the data at hand raises InvalidQuery rather than answer
+        in another order. ``cursor`` is the opaque ``next_cursor`` of the previous
+        page (keyset paging). A query running longer than ``max_time_ms`` raises
+        QueryTimeout.
         """
 
     async def find_one(self, filter: Filter) -> Document | None: ...
 
-    async def count(self, filter: Filter | None = None) -> int: ...
+    async def count(self, filter: Filter | None = None, *,
+                    max_time_ms: int | None = None) -> int: ...
 
     async def update(
         self,
@@ -186,6 +197,9 @@ class Collection(Protocol):
     async def delete_many(self, filter: Filter | None = None) -> int: ...
 
     async def ensure_index(self, index: IndexSpec) -> None: ...
+
+    async def drop_index(self, name: str) -> bool:
+        """Drop the declared index called ``name`` (``IndexSpec.name``); False if none."""
 
     async def indexes(self) -> list[IndexSpec]: ...
 

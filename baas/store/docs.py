@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,12 +20,35 @@ def prepare_insert(document: Document) -> Document:
     return stored
 
 
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+
+
+def check_integers(value: object, text: str | None = None) -> None:
+    """Refuse integers outside 64 bits: MongoDB cannot keep them and SQLite reads them
+    as floats (or infinities). ``text`` (the JSON) lets the common case skip the walk."""
+    if text is not None and not _LONG_DIGITS.search(text):
+        return
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and not (
+                INT_MIN <= item <= INT_MAX):
+            raise InvalidDocument("document is not storable: integers must fit in 64 bits")
+
+
 def check_json(value: object) -> None:
-    """Refuse what JSON cannot carry (NaN, Infinity, non-JSON types), as SQLite does."""
+    """Refuse what JSON cannot carry (NaN, Infinity, non-JSON types, integers beyond
+    64 bits), as SQLite does."""
     try:
-        json.dumps(value, allow_nan=False)
+        text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidDocument(f"document is not storable as JSON: {exc}") from None
+    check_integers(value, text)
 
 
 def check_update(set: Document, unset: Sequence[str]) -> None:

@@ -1,9 +1,13 @@
-"""The filter AST shared by every engine, and its Python evaluator.
+"""The filter AST shared by every engine, its Python evaluator and sort reference.
 
 Semantics are the language's own (shared/API.md): a comparison between values of
 different types is false; ``= null`` matches a missing field or a null and
-``!= null`` the opposite; arrays and objects never equal a scalar. The SQL and
-MongoDB back-ends live with their engines and must agree with ``matches``.
+``!= null`` the opposite; arrays and objects never equal a scalar; ``has`` looks for
+an equal element of an array; ``~`` is a substring test folding ASCII letters only.
+Sorting puts missing and null first ascending, then numbers, strings, booleans, and
+arrays and objects (tied), ``id`` breaking ties (``sort_documents``). The SQL and
+MongoDB back-ends live with their engines and must agree with ``matches`` and
+``sort_documents``.
 """
 
 from __future__ import annotations
@@ -213,7 +217,89 @@ def paths(node: Filter | None) -> set[str]:
     return set().union(*(paths(item) for item in node.items))
 
 
-# Keyset cursors: the sort values of the last row of a page plus its id.
+# Negation: push ``Not`` down to the leaves (De Morgan), so back-ends only ever
+# negate a single comparison.
+
+def push_not(node: Filter, negate: bool = False) -> Filter:
+    """An equivalent filter in which ``Not`` wraps only leaves (Cmp, In, Has, Contains)."""
+    if isinstance(node, Not):
+        return push_not(node.item, not negate)
+    if isinstance(node, Const):
+        return Const(node.value != negate)
+    if isinstance(node, And | Or):
+        items = tuple(push_not(item, negate) for item in node.items)
+        return (Or(items) if isinstance(node, And) else And(items)) if negate else type(node)(items)
+    return Not(node) if negate else node
+
+
+def conjoin(items: Sequence[Filter]) -> Filter:
+    """``And`` of ``items`` with constants folded and nested ``And`` flattened."""
+    kept: list[Filter] = []
+    for item in items:
+        if isinstance(item, Const):
+            if not item.value:
+                return Const(False)
+            continue
+        kept.extend(item.items if isinstance(item, And) else (item,))
+    if not kept:
+        return Const(True)
+    return kept[0] if len(kept) == 1 else And(tuple(kept))
+
+
+def disjoin(items: Sequence[Filter]) -> Filter:
+    """``Or`` of ``items`` with constants folded and nested ``Or`` flattened."""
+    kept: list[Filter] = []
+    for item in items:
+        if isinstance(item, Const):
+            if item.value:
+                return Const(True)
+            continue
+        kept.extend(item.items if isinstance(item, Or) else (item,))
+    if not kept:
+        return Const(False)
+    return kept[0] if len(kept) == 1 else Or(tuple(kept))
+
+
+def negate(node: Filter) -> Filter:
+    if isinstance(node, Const):
+        return Const(not node.value)
+    return node.item if isinstance(node, Not) else Not(node)
+
+
+# Sorting: missing and null first ascending, then numbers, strings, booleans, and
+# arrays and objects last (tied among themselves); ``id`` breaks ties.
+
+TYPE_RANK = {"null": 0, "number": 1, "string": 2, "boolean": 3, "array": 4, "object": 4}
+
+
+def sort_key(value: Any) -> tuple[int, Any]:
+    """The language's sort key of one value (``_MISSING`` sorts as null)."""
+    rank = TYPE_RANK[type_class(value)]
+    return (rank, value) if rank in (1, 2, 3) else (rank, 0)
+
+
+def sort_documents(documents: Sequence[dict[str, Any]],
+                   sort: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+    """``documents`` in ``sort`` order (``id`` ascending breaks ties): the reference."""
+    result = list(documents)
+    for path, direction in reversed(normalize_sort(sort)):
+        def key(doc: dict[str, Any], p: str = path) -> tuple[int, Any]:
+            return sort_key(get_path(doc, p))
+
+        result.sort(key=key, reverse=direction == -1)
+    return result
+
+
+# Keyset cursors: the sort values of the last row of a page plus its id. An array or
+# object at a sort path is written as ``{}``: its rank, as all such values tie.
+
+OTHER: dict[str, Any] = {}
+
+
+def is_other(value: Any) -> bool:
+    """A cursor value standing for an array or object (they all sort alike)."""
+    return isinstance(value, dict)
+
 
 def encode_cursor(values: Sequence[Any]) -> str:
     raw = json.dumps(list(values), separators=(",", ":")).encode()
@@ -229,20 +315,24 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != width:
         raise FilterError("invalid cursor: it belongs to a query with another sort")
     for value in values:
-        _check_scalar(value)
+        if value != OTHER:
+            _check_scalar(value)
     if not isinstance(values[-1], str):
         raise FilterError("invalid cursor: pass the next_cursor of the previous page")
     return values
 
 
 def normalize_sort(sort: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
-    """The sort with ``id`` appended as the final tie-breaker."""
-    result = [(path, direction) for path, direction in sort]
-    for _, direction in result:
+    """The sort ending with ``id``: appended as the final tie-breaker, or, where the
+    sort names it, keys after it dropped (ids are unique, so they never decide)."""
+    result: list[tuple[str, int]] = []
+    for path, direction in sort:
         if direction not in (1, -1):
             raise FilterError("sort direction must be 1 or -1")
-    if not any(path == "id" for path, _ in result):
-        result.append(("id", 1))
+        result.append((path, direction))
+        if path == "id":
+            return result
+    result.append(("id", 1))
     return result
 
 
@@ -250,7 +340,9 @@ def cursor_values(document: dict[str, Any], sort: Sequence[tuple[str, int]]) -> 
     values = []
     for path, _ in sort:
         value = get_path(document, path)
-        if value is _MISSING or isinstance(value, dict | list):
+        if value is _MISSING:
             value = None
+        elif isinstance(value, dict | list):
+            value = dict(OTHER)
         values.append(value)
     return values

@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from tests.api.collections_helpers import (
-    C,
     OWNER_RULES,
     OWNER_SCHEMA,
     PUBLIC_READ_RULES,
+    C,
     create,
     define,
     list_all,

@@ -90,6 +90,7 @@ class SQLiteCollection:
         cursor: str | None = None,
         offset: int = 0,
         fields: Sequence[str] | None = None,
+        max_time_ms: int | None = None,
     ) -> Page:
         for path, _ in sort:
             check_path(path)
@@ -102,7 +103,7 @@ class SQLiteCollection:
         def _find(conn: sqlite3.Connection) -> list[Document]:
             return [ops.load(row[0]) for row in conn.execute(query, params)]
 
-        rows = await self.db.read(_find)
+        rows = await self.db.read(_find, max_time_ms)
         next_cursor = None
         if limit is not None and len(rows) > limit:
             rows = rows[:limit]
@@ -115,7 +116,8 @@ class SQLiteCollection:
         page = await self.find(filter, limit=1)
         return page.items[0] if page.items else None
 
-    async def count(self, filter: Filter | None = None) -> int:
+    async def count(self, filter: Filter | None = None, *,
+                    max_time_ms: int | None = None) -> int:
         if not await self._exists():
             return 0
         params: list[Any] = []
@@ -128,7 +130,7 @@ class SQLiteCollection:
             return int(conn.execute(f"SELECT count(*) FROM {self.table} WHERE {where}", params)
                        .fetchone()[0])
 
-        return await self.db.read(_count)
+        return await self.db.read(_count, max_time_ms)
 
     async def _exists(self) -> bool:
         await self.db._ensure_open()
@@ -256,6 +258,9 @@ class SQLiteCollection:
 
     async def ensure_index(self, index: IndexSpec) -> None:
         await self.db.register_index(self.name, index)
+
+    async def drop_index(self, name: str) -> bool:
+        return await self.db.drop_index(self.name, name)
 
     async def indexes(self) -> list[IndexSpec]:
         return await self.db.list_indexes(self.name)

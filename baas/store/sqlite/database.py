@@ -11,6 +11,7 @@ import asyncio
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,14 +25,16 @@ from baas.store.base import (
     DuplicateKeyError,
     IndexSpec,
     Insert,
+    QueryTimeout,
     StoreError,
     Update,
     check_name,
 )
-from baas.store.sqlite import ops
+from baas.store.sqlite import ops, sql
 from baas.store.sqlite.collection import SQLiteCollection
 
 T = TypeVar("T")
+PROGRESS_STEPS = 1000  # SQLite VM instructions between two looks at the clock
 
 META_SQL = """
 CREATE TABLE IF NOT EXISTS _indexes (collection TEXT NOT NULL, name TEXT NOT NULL,
@@ -90,13 +93,26 @@ class SQLiteDatabase:
         ).fetchall()
         self.tables = {row[0][2:] for row in rows}
         self.feeds = {row[0] for row in conn.execute("SELECT collection FROM _feeds")}
-        for collection, spec in conn.execute("SELECT collection, spec FROM _indexes"):
+        for collection, spec in conn.execute("SELECT collection, spec FROM _indexes").fetchall():
             index = ops.index_from_json(spec)
+            self._refresh_index(conn, collection, index)
             self.index_fields[ops.sql_index_name(collection, index)] = tuple(
                 p for p, _ in index.fields
             )
             if index.ttl:
                 self.ttl[collection] = index.fields[0][0]
+
+    def _refresh_index(self, conn: sqlite3.Connection, collection: str, index: IndexSpec) -> None:
+        """Recreate a declared index whose SQL is not the current key expression (files
+        written by an older version); queries only use indexes on the current one."""
+        name = ops.sql_index_name(collection, index)
+        row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+                           (name,)).fetchone()
+        if collection not in self.tables or (
+                row is not None and row[0] == ops.create_index_sql(collection, index, False)):
+            return
+        conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+        conn.execute(ops.create_index_sql(collection, index))
 
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
@@ -108,11 +124,38 @@ class SQLiteDatabase:
                 self._reader_conns.append(conn)
         return conn
 
-    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def read(self, fn: Callable[[sqlite3.Connection], T],
+                   max_time_ms: int | None = None) -> T:
+        """Run ``fn`` on this thread's reader; stop it with QueryTimeout after
+        ``max_time_ms`` (the connection stays usable)."""
         await self._ensure_open()
+        if max_time_ms is None:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, lambda: fn(self._reader())
+            )
         return await asyncio.get_running_loop().run_in_executor(
-            self._pool, lambda: fn(self._reader())
+            self._pool, self._timed, fn, max_time_ms
         )
+
+    def _timed(self, fn: Callable[[sqlite3.Connection], T], max_time_ms: int) -> T:
+        conn = self._reader()
+        deadline = time.monotonic() + max(max_time_ms, 0) / 1000
+        expired = False
+
+        def progress() -> int:
+            nonlocal expired
+            expired = time.monotonic() >= deadline
+            return 1 if expired else 0
+
+        conn.set_progress_handler(progress, PROGRESS_STEPS)
+        try:
+            return fn(conn)
+        except sqlite3.OperationalError:
+            if expired:
+                raise QueryTimeout(f"the query ran longer than {max_time_ms} ms") from None
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
 
     async def write(self, fn: Callable[[sqlite3.Connection], T], notify: bool = False) -> T:
         """Run ``fn`` inside one IMMEDIATE transaction on the writer connection."""
@@ -233,10 +276,10 @@ class SQLiteDatabase:
         for collection, field in list(self.ttl.items()):
 
             def _sweep(conn: sqlite3.Connection, c: str = collection, f: str = field) -> int:
+                # Strings before ``now``: a range on the key, so the TTL index serves it.
+                key = sql.key_expr(f)
                 return conn.execute(
-                    f'DELETE FROM "c_{c}" WHERE json_extract(doc, \'$.{f}\') < ? '
-                    f"AND json_type(doc, '$.{f}') = 'text'",
-                    (now,),
+                    f'DELETE FROM "c_{c}" WHERE {key} >= \'\' AND {key} < ?', (now,)
                 ).rowcount
 
             if collection in self.tables:
@@ -261,6 +304,26 @@ class SQLiteDatabase:
         )
         if index.ttl:
             self.ttl[collection] = index.fields[0][0]
+
+    async def drop_index(self, collection: str, name: str) -> bool:
+        def _drop(conn: sqlite3.Connection) -> IndexSpec | None:
+            row = conn.execute("SELECT spec FROM _indexes WHERE collection = ? AND name = ?",
+                               (collection, name)).fetchone()
+            if row is None:
+                return None
+            index = ops.index_from_json(row[0])
+            conn.execute(f'DROP INDEX IF EXISTS "{ops.sql_index_name(collection, index)}"')
+            conn.execute("DELETE FROM _indexes WHERE collection = ? AND name = ?",
+                         (collection, name))
+            return index
+
+        index = await self.write(_drop)
+        if index is None:
+            return False
+        self.index_fields.pop(ops.sql_index_name(collection, index), None)
+        if index.ttl:
+            self.ttl.pop(collection, None)
+        return True
 
     async def list_indexes(self, collection: str) -> list[IndexSpec]:
         def _list(conn: sqlite3.Connection) -> list[IndexSpec]:

@@ -7,14 +7,17 @@ import sqlite3
 from typing import Any
 
 from baas.store.base import Document, DuplicateKeyError, IndexSpec, InvalidDocument
-from baas.store.sqlite.sql import field_expr
+from baas.store.docs import check_integers
+from baas.store.sqlite.sql import NULL_KEY, container_expr, key_expr
 
 
 def dump(document: Document) -> str:
     try:
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InvalidDocument(f"document is not storable as JSON: {exc}") from None
+    check_integers(document, text)
+    return text
 
 
 def load(raw: str) -> Document:
@@ -22,14 +25,30 @@ def load(raw: str) -> Document:
     return value
 
 
-def create_index_sql(collection: str, index: IndexSpec) -> str:
-    columns = ", ".join(
-        f"{field_expr(path)} {'ASC' if direction == 1 else 'DESC'}"
-        for path, direction in index.fields
-    )
+def index_columns(index: IndexSpec) -> list[str]:
+    """The indexed expressions: the key of each field (``sql.key_expr``), so filters,
+    ORDER BY and keyset row values all use the index. A plain index ends with ``id``,
+    the tie-breaker of every sort. A unique one adds instead the JSON text of arrays
+    and objects (one key value, ``X'02'``, for all of them), so two different ones do
+    not collide, and the id where a field is missing or null, so those never collide."""
+    columns = [f"{key_expr(path)} {'ASC' if direction == 1 else 'DESC'}"
+               for path, direction in index.fields]
+    paths = [path for path, _ in index.fields if path != "id"]
+    if not index.unique:
+        return columns if len(paths) < len(index.fields) else [*columns, "id ASC"]
+    columns += [container_expr(path) for path in paths]
+    if paths:
+        missing = " OR ".join(f"{key_expr(path)} = {NULL_KEY}" for path in paths)
+        columns.append(f"CASE WHEN {missing} THEN id ELSE '' END")
+    return columns
+
+
+def create_index_sql(collection: str, index: IndexSpec, if_not_exists: bool = True) -> str:
     unique = "UNIQUE " if index.unique else ""
     name = sql_index_name(collection, index)
-    return f'CREATE {unique}INDEX IF NOT EXISTS "{name}" ON "c_{collection}" ({columns})'
+    guard = "IF NOT EXISTS " if if_not_exists else ""
+    columns = ", ".join(index_columns(index))
+    return f'CREATE {unique}INDEX {guard}"{name}" ON "c_{collection}" ({columns})'
 
 
 def index_to_json(index: IndexSpec) -> str:
