@@ -11,8 +11,8 @@ from baas.api import collectionschemas as s
 from baas.api.auth import platform_of, require_manager
 from baas.api.http import no_content, ok, parse_body, parse_json
 from baas.api.routing import Registry
-from baas.core.documents import merge_patch
-from baas.core.errors import BadRequest
+from baas.core.doclimits import check_document
+from baas.core.errors import BadRequest, NotFound
 from baas.core.rules import Access, decide
 
 route = Registry("collections")
@@ -99,14 +99,22 @@ async def check_rule(request: Request) -> Response:
                              code="invalid_rule_check", details={"field": "auth"})
         access = Access(trusted=False, user_id=user_id, role=role, email=email)
     stored = body.document
+    if stored is not None:
+        check_document(stored)
     if body.id is not None:
         collection = platform.documents.db(project).collection(definition.store_name)
         stored = await collection.get(body.id)
         if stored is None:
-            raise BadRequest(f"no document {body.id[:80]!r} in {body.collection!r}",
-                             code="document_not_found", details={"field": "id"})
-    data = body.data
-    if data is not None and body.operation == "update" and stored is not None:
-        data = merge_patch(stored, data)
+            raise NotFound(f"no document {body.id[:80]!r} in {body.collection!r}",
+                           code="document_not_found", details={"field": "id"})
+    data = None
+    # @data is built exactly as a real write builds it: server-owned fields, defaults,
+    # system fields, and for an update the merge onto the stored document.
+    if body.operation == "create":
+        data = platform.documents.new_document(definition, access, body.data or {})
+    elif body.operation == "update" and body.data is not None:
+        current = {"version": 0, **(stored or {})}
+        data, _, _ = platform.documents.updated_document(definition, access, current,
+                                                         body.data, replace=False)
     decision = decide(definition.rules[body.operation], access, stored, data=data)
     return ok(decision.as_json())

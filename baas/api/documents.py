@@ -6,6 +6,7 @@ signed in; a secret key or an admin token bypasses the rules.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -13,11 +14,12 @@ from starlette.responses import JSONResponse, Response
 
 from baas.api import collectionschemas as s
 from baas.api.auth import platform_of, require_access
-from baas.api.http import no_content, ok, page_params, parse_json
+from baas.api.http import is_number, no_content, ok, page_params, parse_json
 from baas.api.routing import Registry
 from baas.core.batch import run_batch
 from baas.core.documents import ListQuery, parse_if_match
 from baas.core.errors import BadRequest
+from baas.core.rules import Access
 
 route = Registry("documents")
 P = "/v1/projects/{project}/collections/{name}/documents"
@@ -60,7 +62,7 @@ async def list_documents(request: Request) -> Response:
     limit, cursor = page_params(request)
     params = request.query_params
     offset = params.get("offset")
-    if offset is not None and not offset.isdigit():
+    if offset is not None and not is_number(offset):
         raise BadRequest("offset must be a whole number", code="invalid_offset")
     count = params.get("count", "false")
     if count not in ("true", "false"):
@@ -78,16 +80,29 @@ async def create_document(request: Request) -> Response:
     access = await require_access(request, project)
     body = await _object(request)
     platform = platform_of(request)
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        return _document(await platform.documents.create(project, name, access, body), 201)
 
     async def create() -> tuple[int, dict[str, Any]]:
         return 201, await platform.documents.create(project, name, access, body)
 
-    status, document = await platform.idempotency.run(
-        project, f"POST {name}/documents {access.identity}", key, body, create)
+    status, document = await _once(request, project, access, f"POST {name}/documents", body,
+                                   create)
     return _document(document, status)
+
+
+async def _once(request: Request, project: str, access: Access, route_name: str, body: Any,
+                action: Callable[[], Awaitable[tuple[int, dict[str, Any]]]]
+                ) -> tuple[int, dict[str, Any]]:
+    """Run ``action``, or replay its first answer when an Idempotency-Key repeats."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return await action()
+    if not access.trusted and access.user_id is None:
+        # Every anonymous caller of a key would share one scope, and could replay
+        # each other's answers.
+        raise BadRequest("Idempotency-Key needs a signed-in user or a secret key",
+                         code="invalid_idempotency_key")
+    return await platform_of(request).idempotency.run(
+        project, f"{route_name} {access.identity}", key, body, action)
 
 
 @route("GET", ONE, "Read a document (404 also when the rules hide it)", auth="key",
@@ -140,5 +155,11 @@ async def batch_documents(request: Request) -> Response:
     body = await parse_json(request)
     if not isinstance(body, dict) or set(body) != {"operations"}:
         raise BadRequest('the body is {"operations": [...]}', code="invalid_batch")
-    return ok(await run_batch(platform_of(request).documents, project, name, access,
-                              body["operations"]))
+
+    async def batch() -> tuple[int, dict[str, Any]]:
+        return 200, await run_batch(platform_of(request).documents, project, name, access,
+                                    body["operations"])
+
+    status, results = await _once(request, project, access, f"POST {name}/documents:batch",
+                                  body, batch)
+    return ok(results, status)

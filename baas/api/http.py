@@ -16,6 +16,11 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
 
 
+def is_number(raw: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts '²', which ``int`` refuses."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 18
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -54,7 +59,7 @@ def page_params(request: Request) -> tuple[int, str | None]:
     raw = request.query_params.get("limit")
     limit = DEFAULT_LIMIT
     if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        if not is_number(raw) or not 1 <= int(raw) <= MAX_LIMIT:
             raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}",
                              code="invalid_limit")
         limit = int(raw)

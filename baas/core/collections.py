@@ -173,6 +173,11 @@ class Definition:
     def store_name(self) -> str:
         return store_name(self.name)
 
+    @property
+    def generation(self) -> str:
+        """Never reused: a dropped and re-created collection starts at version 1 again."""
+        return f"{self.record['created_at']}/{self.version}"
+
     def all_indexes(self) -> list[IndexSpec]:
         """Declared indexes plus one unique index per schema field marked unique."""
         specs = list(self.indexes)
@@ -209,6 +214,7 @@ class CollectionDefs:
         self._ready: set[str] = set()
         self._failed: dict[tuple[str, str, str], str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     async def get(self, project: str, name: str) -> Definition:
         check_name(name)
@@ -216,7 +222,8 @@ class CollectionDefs:
         if record is None:
             raise not_found(name)
         cached = self._cache.get((project, name))
-        if cached is not None and cached.version == record["version"]:
+        if (cached is not None and cached.version == record["version"]
+                and cached.record["created_at"] == record["created_at"]):
             return cached
         definition = _definition(record)
         self._cache[(project, name)] = definition
@@ -241,8 +248,13 @@ class CollectionDefs:
             "created_at": now,
             "updated_at": now,
         }
+        db = self._database(project)
+        if await db.collection(DEFS).get(name) is None:
+            # Writes racing an earlier drop may have left documents behind: never
+            # let them reappear under the new collection's rules.
+            await db.drop_collection(store_name(name))
         try:
-            stored = await self._database(project).collection(DEFS).insert(record)
+            stored = await db.collection(DEFS).insert(record)
         except DuplicateKeyError:
             raise Conflict(f"collection {name!r} already exists; PATCH it to change it",
                            code="collection_exists") from None
@@ -283,17 +295,19 @@ class CollectionDefs:
         definition = _definition(updated)
         self._cache[(project, name)] = definition
         if "indexes" in body or "schema" in body:
-            await self._drop_undeclared(project, definition)
             self._build_indexes(project, definition)
         return await self.describe(project, definition)
 
     async def delete(self, project: str, name: str) -> None:
         await self.get(project, name)
         db = self._database(project)
-        await db.drop_collection(store_name(name))
+        # The definition goes first, so no new request finds the collection while its
+        # documents are dropped.
         await db.collection(DEFS).delete(name)
+        await db.drop_collection(store_name(name))
         self._cache.pop((project, name), None)
         self._ready = {k for k in self._ready if not k.startswith(f"{project}/{name}/")}
+        self._failed = {k: v for k, v in self._failed.items() if k[:2] != (project, name)}
 
     async def describe(self, project: str, definition: Definition) -> dict[str, Any]:
         record = definition.record
@@ -326,7 +340,7 @@ class CollectionDefs:
 
     async def ensure_ready(self, project: str, definition: Definition) -> None:
         """Indexes a first write needs (unique ones) exist before documents arrive."""
-        key = f"{project}/{definition.name}/{definition.version}"
+        key = f"{project}/{definition.name}/{definition.generation}"
         if key in self._ready:
             return
         collection = self._database(project).collection(definition.store_name)
@@ -342,9 +356,19 @@ class CollectionDefs:
         task.add_done_callback(self._tasks.discard)
 
     async def _build(self, project: str, definition: Definition) -> None:
-        collection = self._database(project).collection(definition.store_name)
-        for spec in definition.all_indexes():
-            await self._ensure(project, definition.name, collection, spec)
+        """Bring the store's indexes to the definition as it is *now*: builds run one at
+        a time per collection, and each re-reads the definition, so an older build can
+        never bring back an index a later change dropped."""
+        lock = self._locks.setdefault((project, definition.name), asyncio.Lock())
+        async with lock:
+            record = await self._database(project).collection(DEFS).get(definition.name)
+            if record is None or record["created_at"] != definition.record["created_at"]:
+                return
+            current = _definition(record)
+            collection = self._database(project).collection(current.store_name)
+            await self._drop_undeclared(project, current)
+            for spec in current.all_indexes():
+                await self._ensure(project, current.name, collection, spec)
 
     async def _ensure(self, project: str, name: str, collection: Any, spec: IndexSpec) -> None:
         self._failed.pop((project, name, spec.name), None)
@@ -373,6 +397,7 @@ class CollectionDefs:
 
     def forget(self, project: str) -> None:
         self._cache = {k: v for k, v in self._cache.items() if k[0] != project}
+        self._failed = {k: v for k, v in self._failed.items() if k[0] != project}
         self._ready = {k for k in self._ready if not k.startswith(f"{project}/")}
 
     async def drain(self) -> None:

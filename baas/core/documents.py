@@ -15,6 +15,7 @@ read-check-write is retried.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,7 +97,7 @@ def parse_if_match(raw: str | None) -> int | None:
     if text.startswith("W/"):
         text = text[2:]
     text = text.strip('"')
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise BadRequest("If-Match must be a document version, e.g. If-Match: 3",
                          code="invalid_if_match")
     return int(text)
@@ -172,6 +173,16 @@ class Documents:
     def prepare_create(self, definition: Definition, access: Access, body: Any
                        ) -> dict[str, Any]:
         """The document to insert, after every check; raises before anything is written."""
+        document = self.new_document(definition, access, body)
+        decision = decide(definition.rules["create"], access, None, data=document)
+        if not decision.allowed:
+            raise Forbidden(f"you may not create documents in {definition.name!r}: "
+                            f"{decision.reason}", code="forbidden")
+        return document
+
+    def new_document(self, definition: Definition, access: Access, body: Any
+                     ) -> dict[str, Any]:
+        """``body`` as it would be created (``@data`` of the create rule), unchecked by it."""
         incoming = check_body(body)
         bound = variables(access)
         if definition.schema is not None:
@@ -182,10 +193,6 @@ class Documents:
         document = {"id": new_sorted_id(""), "created_at": now, "updated_at": now,
                     "version": 1, **incoming}
         check_document(user_fields(document))
-        decision = decide(definition.rules["create"], access, None, data=document)
-        if not decision.allowed:
-            raise Forbidden(f"you may not create documents in {definition.name!r}: "
-                            f"{decision.reason}", code="forbidden")
         return document
 
     async def create(self, project: str, name: str, access: Access, body: Any
@@ -201,6 +208,19 @@ class Documents:
     def prepare_update(self, definition: Definition, access: Access, stored: dict[str, Any],
                        body: Any, *, replace: bool) -> tuple[dict[str, Any], list[str]]:
         """The ``set``/``unset`` that turn ``stored`` into the checked new document."""
+        after, changes, removed = self.updated_document(definition, access, stored, body,
+                                                        replace=replace)
+        decision = decide(definition.rules["update"], access, stored, data=after)
+        if not decision.allowed:
+            raise Forbidden(f"you may not update this document: {decision.reason}",
+                            code="forbidden")
+        return changes, removed
+
+    def updated_document(self, definition: Definition, access: Access,
+                         stored: dict[str, Any], body: Any, *, replace: bool
+                         ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+        """``stored`` after the write (``@data`` of the update rule), with the ``set`` and
+        ``unset`` that make it; unchecked by the rule."""
         incoming = check_body(body)
         current = user_fields(stored)
         if definition.schema is not None:
@@ -213,14 +233,12 @@ class Documents:
         after = {**{k: stored[k] for k in SYSTEM_FIELDS if k in stored}, **merged}
         after["updated_at"] = clock.now_iso()
         after["version"] = int(stored["version"]) + 1
-        decision = decide(definition.rules["update"], access, stored, data=after)
-        if not decision.allowed:
-            raise Forbidden(f"you may not update this document: {decision.reason}",
-                            code="forbidden")
-        changes = {k: v for k, v in merged.items() if current.get(k, _ABSENT) != v}
+        # Compared as JSON: in Python True == 1, but the stored value must change.
+        changes = {k: v for k, v in merged.items()
+                   if k not in current or _json(current[k]) != _json(v)}
         changes["updated_at"] = after["updated_at"]
         removed = [k for k in current if k not in merged]
-        return changes, removed
+        return after, changes, removed
 
     async def update(self, project: str, name: str, access: Access, doc_id: str, body: Any,
                      *, replace: bool = False, if_match: int | None = None
@@ -305,7 +323,8 @@ class Documents:
         return body
 
 
-_ABSENT = object()
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _drop_unique_nulls(definition: Definition, document: dict[str, Any]) -> dict[str, Any]:

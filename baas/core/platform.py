@@ -87,8 +87,12 @@ class Platform:
         return str((await self.projects.get(project_id))["name"])
 
     async def _email_of(self, project_id: str, user_id: str) -> str | None:
+        """The user's email for ``@auth.email``, only once verified: anyone can sign up
+        with, or change to, an address they do not own."""
         user = await (await self.accounts.project(project_id)).users.get(user_id)
-        return None if user is None else user.get("email")
+        if user is None or not user.get("email_verified"):
+            return None
+        return user.get("email")
 
     def forget_project(self, project_id: str) -> None:
         self._signing.pop(project_id, None)

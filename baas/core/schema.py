@@ -27,9 +27,6 @@ merged with a patch can be validated as it is.
 from __future__ import annotations
 
 import copy
-import json
-import math
-import time
 from dataclasses import dataclass, replace
 from dataclasses import field as _field
 from dataclasses import fields as _fields
@@ -37,9 +34,16 @@ from typing import Any
 
 import regex
 
-from baas.core.clock import normalize_datetime
-from baas.core.doclimits import INT_MAX, INT_MIN, SYSTEM_FIELDS, is_field_name
+from baas.core.doclimits import SYSTEM_FIELDS, is_field_name
 from baas.core.errors import BadRequest
+from baas.core.schemacheck import (
+    INVALID,
+    MAX_ERRORS,
+    TYPE_NAMES,
+    Check,
+    TooMany,
+    field_path,
+)
 
 TYPES = ("string", "number", "integer", "boolean", "datetime", "array", "object", "reference")
 SCALARS = frozenset({"string", "number", "integer", "boolean", "datetime", "reference"})
@@ -56,16 +60,6 @@ MAX_LEVELS = 8
 MAX_FIELDS = 200
 MAX_ENUM = 100
 MAX_PATTERN = 256
-MAX_REFERENCE = 128
-MAX_ERRORS = 100
-PATTERN_TIMEOUT = 0.05
-PATTERN_BUDGET = 0.25
-TYPE_NAMES = {"string": "a string", "number": "a number", "integer": "a whole number",
-              "boolean": "true or false", "array": "a list", "object": "an object",
-              "reference": "an id (a string)"}
-
-
-INVALID: Any = object()  # what a value that failed turns into; never stored
 
 
 @dataclass(frozen=True)
@@ -131,7 +125,7 @@ class Schema:
         else:
             for key in definition:
                 if key not in ("fields", "additional_fields"):
-                    reader.problem(_join("", key),
+                    reader.problem(field_path("", key),
                                    "is not a schema option; use fields and additional_fields")
             fields = reader.fields(definition.get("fields", {}), "fields", 1, top=True)
             additional = reader.flag(definition, "additional_fields", "", default=True)
@@ -152,14 +146,14 @@ class Schema:
         """The cleaned document, or a 400 ``invalid_document`` listing every field problem."""
         if not isinstance(document, dict):
             raise BadRequest("a document must be a JSON object", code="invalid_document")
-        check = _Check()
+        check = Check()
         details: dict[str, Any] = {"errors": check.errors}
         try:
             cleaned = check.object(self.fields, self.additional_fields, document, "",
                                    whole=not partial)
             if not check.errors:
                 return cleaned
-        except _TooMany:
+        except TooMany:
             details["truncated"] = True
         first = check.errors[0]
         raise BadRequest(f"the document does not match the collection's schema: "
@@ -229,7 +223,7 @@ class _Reader:
     def flag(self, spec: dict[str, Any], key: str, at: str, *, default: bool = False) -> bool:
         value = spec.get(key, default)
         if not isinstance(value, bool):
-            self.problem(_join(at, key), "must be true or false")
+            self.problem(field_path(at, key), "must be true or false")
             return default
         return value
 
@@ -239,7 +233,7 @@ class _Reader:
             return {}
         out: dict[str, Field] = {}
         for name, spec in raw.items():
-            where = _join(at, name)
+            where = field_path(at, name)
             if not is_field_name(name):
                 self.problem(where, "field names use letters, digits and '_', starting with "
                                     "a letter, at most 128 characters")
@@ -264,51 +258,52 @@ class _Reader:
             return None
         kind = spec.get("type")
         if kind not in TYPES:
-            self.problem(_join(at, "type"), f"must be one of: {', '.join(TYPES)}")
+            self.problem(field_path(at, "type"), f"must be one of: {', '.join(TYPES)}")
             return None
         before = len(self.errors)
         allowed = COMMON | OPTIONS[kind]
         for key in spec:
             if key not in allowed:
                 known = key in ORDER
-                self.problem(_join(at, key), f"is not an option of a {kind} field" if known
+                self.problem(field_path(at, key), f"is not an option of a {kind} field" if known
                              else "is not a field option")
             elif item and key in ITEM_REFUSED:
-                self.problem(_join(at, key), "is not allowed for array items")
+                self.problem(field_path(at, key), "is not allowed for array items")
         # Only the options this type takes are read further, so each mistake is told once.
         spec = {key: value for key, value in spec.items() if key in allowed}
         options: dict[str, Any] = {"type": kind}
         for key in ("required", "unique", "server_owned"):
             options[key] = self.flag(spec, key, at)
         if options["unique"] and not (top and kind in SCALARS):
-            self.problem(_join(at, "unique"), "only top-level fields of a scalar type "
-                                              "(not array or object) can be unique")
+            self.problem(field_path(at, "unique"), "only top-level fields of a scalar type "
+                                                   "(not array or object) can be unique")
         if options["server_owned"] and not top:
-            self.problem(_join(at, "server_owned"), "only top-level fields can be server-owned")
+            self.problem(field_path(at, "server_owned"),
+                         "only top-level fields can be server-owned")
         if "value" in spec:
             options["value"] = self.server_value(spec, at, kind)
         for low, high in (("min", "max"), ("min_length", "max_length")):
             for key in (low, high):
                 if key in spec:
-                    options[key] = self.bound(spec[key], _join(at, key), kind, key)
+                    options[key] = self.bound(spec[key], field_path(at, key), kind, key)
             if options.get(low) is not None and options.get(high) is not None \
                     and options[low] > options[high]:
-                self.problem(_join(at, low), f"must not be greater than {high}")
+                self.problem(field_path(at, low), f"must not be greater than {high}")
         if "pattern" in spec:
             options["pattern"], options["matcher"] = self.pattern(spec["pattern"], at)
         if "enum" in spec:
-            options["enum"] = self.enum(spec["enum"], _join(at, "enum"), kind)
+            options["enum"] = self.enum(spec["enum"], field_path(at, "enum"), kind)
         if "collection" in spec:
             if is_field_name(spec["collection"]):
                 options["collection"] = spec["collection"]
             else:
-                self.problem(_join(at, "collection"), "must be a collection name")
+                self.problem(field_path(at, "collection"), "must be a collection name")
         if "items" in spec:
-            options["items"] = self.field(spec["items"], _join(at, "items"), level + 1,
+            options["items"] = self.field(spec["items"], field_path(at, "items"), level + 1,
                                           top=False, item=True)
         if kind == "object":
             if "fields" in spec:
-                options["fields"] = self.fields(spec["fields"], _join(at, "fields"), level + 1,
+                options["fields"] = self.fields(spec["fields"], field_path(at, "fields"), level + 1,
                                                 top=False)
             options["additional_fields"] = self.flag(spec, "additional_fields", at, default=True)
         if len(self.errors) > before:
@@ -321,19 +316,19 @@ class _Reader:
     def server_value(self, spec: dict[str, Any], at: str, kind: str) -> str | None:
         value = spec["value"]
         if value not in SERVER_VALUES:
-            self.problem(_join(at, "value"), f"must be one of: {', '.join(SERVER_VALUES)}")
+            self.problem(field_path(at, "value"), f"must be one of: {', '.join(SERVER_VALUES)}")
         elif kind not in SERVER_VALUES[value]:
             fits = " or ".join(SERVER_VALUES[value])
-            self.problem(_join(at, "value"), f"{value} fills {fits} fields, not {kind}")
+            self.problem(field_path(at, "value"), f"{value} fills {fits} fields, not {kind}")
         elif spec.get("server_owned") is not True:
-            self.problem(_join(at, "value"), "needs server_owned: true")
+            self.problem(field_path(at, "value"), "needs server_owned: true")
         else:
             return str(value)
         return None
 
     def bound(self, value: Any, at: str, kind: str, key: str) -> Any:
         if key in ("min", "max"):
-            found = _Check().value(Field(kind), value, at)
+            found = Check().value(Field(kind), value, at)
             if found is INVALID or found is None:
                 self.problem(at, f"must be {TYPE_NAMES[kind]}")
                 return None
@@ -344,7 +339,7 @@ class _Reader:
         return value
 
     def pattern(self, value: Any, at: str) -> tuple[str | None, Any]:
-        where = _join(at, "pattern")
+        where = field_path(at, "pattern")
         if not isinstance(value, str) or not 0 < len(value) <= MAX_PATTERN:
             self.problem(where, f"must be a regular expression of at most {MAX_PATTERN} "
                                 "characters")
@@ -359,7 +354,7 @@ class _Reader:
         if not isinstance(value, list) or not 0 < len(value) <= MAX_ENUM:
             self.problem(at, f"must be a list of 1 to {MAX_ENUM} values")
             return None
-        check = _Check()
+        check = Check()
         cleaned = [check.value(Field(kind), item, f"{at}[{index}]")
                    for index, item in enumerate(value)]
         for index, item in enumerate(cleaned):
@@ -370,172 +365,20 @@ class _Reader:
         return tuple(cleaned)
 
     def with_default(self, parsed: Field, default: Any, at: str) -> Field | None:
-        where = _join(at, "default")
+        where = field_path(at, "default")
         if parsed.server_owned:
             self.problem(where, "a server-owned field cannot have a default")
             return None
-        check = _Check()
+        check = Check()
         try:
             cleaned = check.value(parsed, default, where)
-        except _TooMany:
+        except TooMany:
             cleaned = INVALID
         for error in check.errors:
             self.problem(error["field"], f"the default is not valid: {error['message']}")
         if cleaned is INVALID:
             return None
         return replace(parsed, default=cleaned)
-
-
-class _TooMany(Exception):
-    """Raised once MAX_ERRORS problems are collected, to stop looking for more."""
-
-
-class _Check:
-    """One validation: the problems found so far and the time left for patterns."""
-
-    def __init__(self) -> None:
-        self.errors: list[dict[str, str]] = []
-        self.budget = PATTERN_BUDGET
-
-    def fail(self, at: str, code: str, message: str) -> Any:
-        if len(self.errors) >= MAX_ERRORS:
-            raise _TooMany
-        self.errors.append({"field": at, "code": code, "message": message})
-        return INVALID
-
-    def object(self, fields: dict[str, Field], additional: bool, value: dict[str, Any],
-               at: str, *, whole: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            where = _join(at, key)
-            spec = fields.get(key)
-            if spec is None:
-                if additional or (not at and key in SYSTEM_FIELDS):
-                    out[key] = item
-                else:
-                    self.fail(where, "unknown_field", f"is not a field of {at!r}" if at
-                              else "is not a field of this collection")
-            elif (cleaned := self.value(spec, item, where)) is not INVALID:
-                out[key] = cleaned
-        if whole:
-            for name, spec in fields.items():
-                if name in value:
-                    continue
-                if spec.default is not None:
-                    out[name] = copy.deepcopy(spec.default)
-                elif spec.required:
-                    self.fail(_join(at, name), "required", "is required")
-        return out
-
-    def value(self, spec: Field, value: Any, at: str) -> Any:
-        if value is None:
-            return self.fail(at, "required", "is required") if spec.required else None
-        kind = spec.type
-        if kind == "string":
-            return self.string(spec, value, at)
-        if kind in ("number", "integer"):
-            return self.number(spec, value, at)
-        if kind == "boolean":
-            return value if isinstance(value, bool) else self.wrong(spec, at)
-        if kind == "datetime":
-            normalized = normalize_datetime(value)
-            if normalized is None:
-                return self.fail(at, "invalid_datetime", "must be an RFC 3339 date-time with "
-                                                         "an offset, like 2024-05-01T12:00:00Z")
-            return normalized
-        if kind == "reference":
-            if not isinstance(value, str) or not value:
-                return self.wrong(spec, at)
-            if len(value) > MAX_REFERENCE:
-                return self.fail(at, "too_long", f"at most {MAX_REFERENCE} characters")
-            return value
-        if kind == "array":
-            return self.array(spec, value, at)
-        if not isinstance(value, dict):
-            return self.wrong(spec, at)
-        return self.object(spec.fields or {}, spec.additional_fields, value, at)
-
-    def wrong(self, spec: Field, at: str) -> Any:
-        return self.fail(at, "invalid_type", f"must be {TYPE_NAMES[spec.type]}")
-
-    def string(self, spec: Field, value: Any, at: str) -> Any:
-        if not isinstance(value, str):
-            return self.wrong(spec, at)
-        if self.length(spec, len(value), at, "characters") is INVALID:
-            return INVALID
-        if spec.enum is not None and value not in spec.enum:
-            return self.fail(at, "not_in_enum", _one_of(spec.enum))
-        if spec.matcher is not None:
-            return self.match(spec, value, at)
-        return value
-
-    def length(self, spec: Field, length: int, at: str, unit: str) -> Any:
-        if spec.min_length is not None and length < spec.min_length:
-            return self.fail(at, "too_short", f"at least {spec.min_length} {unit}")
-        if spec.max_length is not None and length > spec.max_length:
-            return self.fail(at, "too_long", f"at most {spec.max_length} {unit}")
-        return None
-
-    def match(self, spec: Field, value: str, at: str) -> Any:
-        if self.budget <= 0:
-            return self.fail(at, "pattern_timeout", "took too long to check against the pattern")
-        started = time.monotonic()
-        try:
-            found = spec.matcher.search(value, timeout=min(PATTERN_TIMEOUT, self.budget))
-        except TimeoutError:
-            return self.fail(at, "pattern_timeout", "took too long to check against the pattern")
-        finally:
-            self.budget -= time.monotonic() - started
-        if found is None:
-            return self.fail(at, "pattern_mismatch", f"does not match the pattern {spec.pattern}")
-        return value
-
-    def number(self, spec: Field, value: Any, at: str) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | float) \
-                or (isinstance(value, float) and not math.isfinite(value)):
-            return self.wrong(spec, at)
-        if spec.type == "integer":
-            if isinstance(value, float):
-                if not value.is_integer():
-                    return self.wrong(spec, at)
-                value = int(value)
-            if not INT_MIN <= value <= INT_MAX:
-                return self.fail(at, "out_of_range", "must fit in 64 bits")
-        if spec.min is not None and value < spec.min:
-            return self.fail(at, "too_small", f"must be at least {spec.min}")
-        if spec.max is not None and value > spec.max:
-            return self.fail(at, "too_large", f"must be at most {spec.max}")
-        if spec.enum is not None and value not in spec.enum:
-            return self.fail(at, "not_in_enum", _one_of(spec.enum))
-        return value
-
-    def array(self, spec: Field, value: Any, at: str) -> Any:
-        if not isinstance(value, list):
-            return self.wrong(spec, at)
-        if self.length(spec, len(value), at, "items") is INVALID:
-            return INVALID
-        if spec.items is None:
-            return list(value)
-        out = []
-        failed = False
-        for index, item in enumerate(value):
-            where = f"{at}[{index}]"
-            cleaned = self.wrong(spec.items, where) if item is None else \
-                self.value(spec.items, item, where)
-            failed = failed or cleaned is INVALID
-            out.append(cleaned)
-        return INVALID if failed else out
-
-
-def _join(at: str, key: Any) -> str:
-    if is_field_name(key):
-        return f"{at}.{key}" if at else key
-    return f"{at}[{json.dumps(str(key)[:64])}]"
-
-
-def _one_of(values: tuple[Any, ...]) -> str:
-    shown = ", ".join(json.dumps(value) for value in values[:10])
-    return f"must be one of: {shown}{', ...' if len(values) > 10 else ''}"
 
 
 def _more(count: int) -> str:

@@ -310,13 +310,15 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise FilterError("invalid cursor: pass the next_cursor of the previous page") from None
     if not isinstance(values, list) or len(values) != width:
         raise FilterError("invalid cursor: it belongs to a query with another sort")
     for value in values:
         if value != OTHER:
             _check_scalar(value)
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise FilterError("invalid cursor: pass the next_cursor of the previous page")
     if not isinstance(values[-1], str):
         raise FilterError("invalid cursor: pass the next_cursor of the previous page")
     return values

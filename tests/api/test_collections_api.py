@@ -157,7 +157,7 @@ async def test_rules_check_explains_decisions(client: httpx.AsyncClient, sk: dic
     error_of(await client.post(check, headers=pk, json=mine), 403, "secret_key_required")
     error_of(await client.post(check, headers=sk, json={**mine, "operation": "read"}), 422,
              "validation_failed")
-    error_of(await client.post(check, headers=sk, json={**mine, "id": "missing"}), 400,
+    error_of(await client.post(check, headers=sk, json={**mine, "id": "missing"}), 404,
              "document_not_found")
     error_of(await client.post(check, headers=sk, json={**mine, "collection": "nope"}), 404,
              "collection_not_found")

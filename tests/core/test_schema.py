@@ -11,13 +11,13 @@ import pytest
 import yaml
 
 from baas.core import clock
+from baas.core.clock import normalize_datetime
 from baas.core.errors import BadRequest
 from baas.core.schema import (
     MAX_ERRORS,
     Field,
     Schema,
     apply_server_fields,
-    normalize_datetime,
 )
 
 EXAMPLE: dict[str, Any] = {"fields": {

@@ -24,7 +24,7 @@ from baas_sdk import (
     RuleCheck,
     Unauthorized,
 )
-from baas_sdk._admin import (
+from baas_sdk._admin_collections import (
     check_rules_call,
     collection_changes,
     create_collection_call,
