@@ -315,8 +315,12 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != width:
         raise FilterError("invalid cursor: it belongs to a query with another sort")
     for value in values:
-        if value != OTHER:
-            _check_scalar(value)
+        try:
+            if value != OTHER:
+                _check_scalar(value)
+        except FilterError:
+            raise FilterError("invalid cursor: pass the next_cursor of the previous page"
+                              ) from None
         if isinstance(value, int) and not -(2**63) <= value < 2**63:
             raise FilterError("invalid cursor: pass the next_cursor of the previous page")
     if not isinstance(values[-1], str):

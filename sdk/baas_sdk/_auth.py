@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._admin import _acollect, _collect
+from ._paging import _acollect, _collect
 from ._core import BaseClient, Call, parse_model, parse_none, segment
 from ._exceptions import BaasError, Forbidden, NotFound, Unauthorized
 from ._models import AuthAnswer, Page, Session, SessionInfo, User

@@ -83,7 +83,7 @@ async def test_hostile_query_numbers_and_cursors(client: httpx.AsyncClient, sk: 
         error_of(response, 400, "invalid_cursor")
     deep = base64.urlsafe_b64encode(b"[" * 1500).decode()[:2000]
     error_of(await client.get(url, headers=sk, params={"cursor": deep}), 400, "invalid_cursor")
-    headers = {**sk, "If-Match": "²".encode().decode("latin-1")}
+    headers = {**sk, "If-Match": "²".encode("latin-1")}
     error_of(await client.patch(f"{url}/{doc['id']}", headers=headers, json={}), 400,
              "invalid_if_match")
 
