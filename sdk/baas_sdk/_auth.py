@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._paging import _acollect, _collect
 from ._core import BaseClient, Call, parse_model, parse_none, segment
 from ._exceptions import BaasError, Forbidden, NotFound, Unauthorized
 from ._models import AuthAnswer, Page, Session, SessionInfo, User
+from ._paging import _acollect, _collect
 from ._session import SIGNED_IN
 
 if TYPE_CHECKING:
