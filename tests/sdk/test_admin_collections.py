@@ -263,7 +263,7 @@ def test_rule_check_reads_a_stored_document(backend: Backend) -> None:
         assert cols.check("todos", "get", auth={"id": "usr_a"}, id=doc).allowed is True
         assert cols.check("todos", "get", auth={"id": "usr_b"}, id=doc).allowed is False
         assert cols.check("todos", "get", id=doc).allowed is False  # nobody signed in
-        with pytest.raises(BadRequest):
+        with pytest.raises(NotFound):
             cols.check("todos", "get", id="nope")
 
 

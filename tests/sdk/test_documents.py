@@ -218,6 +218,7 @@ def test_bad_input_is_a_bad_request(client: Client, name: str) -> None:
 
 
 def test_idempotent_create_replays_the_first_answer(client: Client, name: str) -> None:
+    client.auth.sign_in_anonymously()  # keys are scoped per caller: anonymous ones have none
     col = client.collection(name)
     key = uuid.uuid4().hex
     first = col.create({"title": "once"}, idempotency_key=key)
@@ -306,6 +307,7 @@ async def test_async_crud_iteration_and_batch(app: App, name: str) -> None:
             await col.replace(doc.id, {"title": "stale"}, if_match=doc)
         replaced = await col.replace(doc.id, {"title": "new"}, if_match=patched)
         assert replaced.version == 3
+        await client.auth.sign_in_anonymously()  # idempotency keys are scoped per caller
         key = uuid.uuid4().hex
         once = await col.create({"n": -1}, idempotency_key=key)
         assert (await col.create({"n": -1}, idempotency_key=key)).id == once.id
@@ -408,6 +410,7 @@ async def test_async_model_binding(app: App, name: str) -> None:
     async with app.aclient() as client:
         posts = client.collection(name, model=Post)
         assert_type(posts, AsyncCollection[Post])
+        await client.auth.sign_in_anonymously()  # idempotency keys are scoped per caller
         post = await posts.create(Post(title="async"), idempotency_key=uuid.uuid4().hex)
         assert_type(post, Post)
         assert post.id and post.version == 1
