@@ -79,12 +79,19 @@ async def require_user(request: Request, project: str, *, live: bool = True) -> 
     return caller
 
 
+async def _project_admin(request: Request, project: str) -> bool:
+    """True when the caller sends an admin token (checked, and the project exists)."""
+    token = bearer(request)
+    if token is None or looks_like_key(token) or request.headers.get("apikey") is not None:
+        return False
+    await require_admin(request)
+    await platform_of(request).projects.get(project)
+    return True
+
+
 async def require_manager(request: Request, project: str) -> None:
     """A secret key of ``project``, or an admin token (user management, settings)."""
-    token = bearer(request)
-    if token is not None and not looks_like_key(token) and request.headers.get("apikey") is None:
-        await require_admin(request)
-        await platform_of(request).projects.get(project)
+    if await _project_admin(request, project):
         return
     key = await require_key(request, project)
     if key.kind != "secret":
@@ -95,14 +102,12 @@ async def require_manager(request: Request, project: str) -> None:
 async def require_access(request: Request, project: str) -> Access:
     """The caller of a document route: an admin token or a secret key (trusted, rules
     do not apply), or a publishable key with an optional user access token."""
-    token = bearer(request)
-    if token is not None and not looks_like_key(token) and request.headers.get("apikey") is None:
-        await require_admin(request)
-        await platform_of(request).projects.get(project)
+    if await _project_admin(request, project):
         return Access(trusted=True)
     key = await require_key(request, project)
     if key.kind == "secret":
         return Access(trusted=True, key_id=key.id)
+    token = bearer(request)
     if token is None or looks_like_key(token):
         return Access(trusted=False, key_id=key.id)
     # Data routes trust the access token until it expires (no session read per request).

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from baas.api import collectionschemas as s
 from baas.api.auth import platform_of, require_manager
-from baas.api.http import no_content, ok, parse_body, parse_json
+from baas.api.http import no_content, ok, parse_body, parse_object
 from baas.api.routing import Registry
-from baas.core.doclimits import check_document
-from baas.core.errors import BadRequest, NotFound
-from baas.core.rules import Access, decide
+from baas.core.errors import BadRequest
+from baas.core.rules import Access
 
 route = Registry("collections")
 P = "/v1/projects/{project}/collections"
 ONE = P + "/{name}"
-
-
-async def _object_body(request: Request) -> dict[str, Any]:
-    body = await parse_json(request)
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object", code="invalid_json")
-    return body
 
 
 @route("GET", P, "List the project's collections (secret key or admin)", auth="secret",
@@ -42,11 +32,7 @@ async def list_collections(request: Request) -> Response:
 async def create_collection(request: Request) -> Response:
     project = request.path_params["project"]
     await require_manager(request, project)
-    body = await _object_body(request)
-    unknown = sorted(set(body) - {"name", "schema", "rules", "indexes"})
-    if unknown:
-        raise BadRequest(f"unknown field {unknown[0][:40]!r}: a collection has name, schema, "
-                         "rules and indexes", code="invalid_collection")
+    body = await parse_object(request)
     return ok(await platform_of(request).collections.create(project, body), status=201)
 
 
@@ -65,7 +51,7 @@ async def get_collection(request: Request) -> Response:
 async def update_collection(request: Request) -> Response:
     project, name = request.path_params["project"], request.path_params["name"]
     await require_manager(request, project)
-    body = await _object_body(request)
+    body = await parse_object(request)
     return ok(await platform_of(request).collections.update(project, name, body))
 
 
@@ -86,7 +72,6 @@ async def check_rule(request: Request) -> Response:
     await require_manager(request, project)
     body = await parse_body(request, s.RuleCheck)
     platform = platform_of(request)
-    definition = await platform.collections.get(project, body.collection)
     access = Access(trusted=False)
     if body.auth is not None:
         user_id = body.auth.get("id")
@@ -98,23 +83,7 @@ async def check_rule(request: Request) -> Response:
                              '"authenticated" | "anonymous"}, or null',
                              code="invalid_rule_check", details={"field": "auth"})
         access = Access(trusted=False, user_id=user_id, role=role, email=email)
-    stored = body.document
-    if stored is not None:
-        check_document(stored)
-    if body.id is not None:
-        collection = platform.documents.db(project).collection(definition.store_name)
-        stored = await collection.get(body.id)
-        if stored is None:
-            raise NotFound(f"no document {body.id[:80]!r} in {body.collection!r}",
-                           code="document_not_found", details={"field": "id"})
-    data = None
-    # @data is built exactly as a real write builds it: server-owned fields, defaults,
-    # system fields, and for an update the merge onto the stored document.
-    if body.operation == "create":
-        data = platform.documents.new_document(definition, access, body.data or {})
-    elif body.operation == "update" and body.data is not None:
-        current = {"version": 0, **(stored or {})}
-        data, _, _ = platform.documents.updated_document(definition, access, current,
-                                                         body.data, replace=False)
-    decision = decide(definition.rules[body.operation], access, stored, data=data)
+    decision = await platform.documents.explain(
+        project, body.collection, body.operation, access, doc_id=body.id,
+        document=body.document, data=body.data)
     return ok(decision.as_json())

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from baas.api import collectionschemas as s
 from baas.api.auth import platform_of, require_access
-from baas.api.http import is_number, no_content, ok, page_params, parse_json
+from baas.api.http import is_number, no_content, ok, page_params, parse_json, parse_object
 from baas.api.routing import Registry
 from baas.core.batch import run_batch
 from baas.core.documents import ListQuery, parse_if_match
@@ -47,13 +47,6 @@ def _document(document: dict[str, Any], status: int = 200) -> Response:
                         headers={"ETag": f'"{document["version"]}"'})
 
 
-async def _object(request: Request) -> dict[str, Any]:
-    body = await parse_json(request)
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object of fields", code="invalid_document")
-    return body
-
-
 @route("GET", P, "List documents the caller may read: filter, sort, paging, projection",
        auth="key", response=s.DocumentList, query=LIST_QUERY, errors=(400, 401, 403, 404, 503))
 async def list_documents(request: Request) -> Response:
@@ -78,7 +71,8 @@ async def list_documents(request: Request) -> Response:
 async def create_document(request: Request) -> Response:
     project, name = _where(request)
     access = await require_access(request, project)
-    body = await _object(request)
+    body = await parse_object(request, what="a JSON object of fields",
+                              code="invalid_document")
     platform = platform_of(request)
 
     async def create() -> tuple[int, dict[str, Any]]:
@@ -118,7 +112,8 @@ async def _write(request: Request, *, replace: bool) -> Response:
     project, name = _where(request)
     access = await require_access(request, project)
     if_match = parse_if_match(request.headers.get("if-match"))
-    body = await _object(request)
+    body = await parse_object(request, what="a JSON object of fields",
+                              code="invalid_document")
     return _document(await platform_of(request).documents.update(
         project, name, access, request.path_params["id"], body, replace=replace,
         if_match=if_match))

@@ -40,6 +40,15 @@ async def parse_json(request: Request) -> Any:
         raise BadRequest("the body is nested too deeply", code="document_too_deep") from None
 
 
+async def parse_object(request: Request, *, what: str = "a JSON object",
+                       code: str = "invalid_json") -> dict[str, Any]:
+    """A JSON body that must be an object (documents, collection definitions)."""
+    body = await parse_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest(f"the body must be {what}", code=code)
+    return body
+
+
 async def parse_body(request: Request, model: type[M]) -> M:
     data = await parse_json(request)
     try:

@@ -14,12 +14,9 @@ from typing import Any
 from baas.core.documents import (
     Documents,
     duplicate,
-    not_found,
-    stale,
     view,
 )
-from baas.core.errors import ApiError, BadRequest, Conflict, Forbidden
-from baas.core.rules import decide
+from baas.core.errors import ApiError, BadRequest, Conflict
 from baas.store import BatchFailed, BatchOp, Delete, DuplicateKeyError, Insert, Update
 
 MAX_OPERATIONS = 100
@@ -78,16 +75,10 @@ async def run_batch(documents: Documents, project: str, name: str, access: Any,
                 raise BadRequest("a document may appear only once in a batch",
                                  code="invalid_batch")
             seen.add(doc_id)
-            stored = await collection.get(doc_id) if len(doc_id) <= 128 else None
-            if stored is None or not decide(definition.rules["get"], access, stored).allowed:
-                raise not_found(doc_id)
-            if op.get("if_match") is not None and stored["version"] != op["if_match"]:
-                raise stale(op["if_match"], stored["version"])
+            stored = await documents.readable(definition, collection, access, doc_id,
+                                              op.get("if_match"))
             if op["op"] == "delete":
-                decision = decide(definition.rules["delete"], access, stored)
-                if not decision.allowed:
-                    raise Forbidden(f"you may not delete this document: {decision.reason}",
-                                    code="forbidden")
+                documents.check_delete(definition, access, stored)
                 planned.append(Delete(store_name, doc_id, expected_version=stored["version"]))
             else:
                 changes, removed = documents.prepare_update(

@@ -18,6 +18,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from baas.core import clock, language, query
@@ -189,13 +190,21 @@ class Definition:
                 names.add(spec.name)
         return specs
 
-    def uses_variable(self, variable: str) -> bool:
+    @cached_property
+    def needs_email(self) -> bool:
+        """Whether a rule or a server-owned field reads ``@auth.email`` (computed once per
+        parsed definition, not per request)."""
         for rule in self.rules.values():
-            if rule.node is not None and variable in language.variables(rule.node):
+            if rule.node is not None and "auth.email" in language.variables(rule.node):
                 return True
-        if self.schema is not None:
-            return f"@{variable}" in self.schema.server_owned().values()
-        return False
+        return self.schema is not None and "@auth.email" in self.schema.server_owned().values()
+
+
+def _check_fields(body: dict[str, Any]) -> None:
+    unknown = sorted(set(body) - {"name", "schema", "rules", "indexes"})
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0][:40]!r}: a collection has name, schema, "
+                         "rules and indexes", code="invalid_collection")
 
 
 def _definition(record: dict[str, Any]) -> Definition:
@@ -235,6 +244,7 @@ class CollectionDefs:
         return [await self.describe(project, _definition(r)) for r in page.items]
 
     async def create(self, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        _check_fields(body)
         name = check_name(body.get("name"))
         rules = parse_rules(body.get("rules"))
         schema = parse_schema(body.get("schema"))
@@ -263,10 +273,7 @@ class CollectionDefs:
         return await self.describe(project, definition)
 
     async def update(self, project: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(body) - {"schema", "rules", "indexes", "name"})
-        if unknown:
-            raise BadRequest(f"unknown field {unknown[0][:40]!r}: a collection has schema, "
-                             "rules and indexes", code="invalid_collection")
+        _check_fields(body)
         if "name" in body and body["name"] != name:
             raise BadRequest("a collection cannot be renamed", code="invalid_collection",
                              details={"field": "name"})

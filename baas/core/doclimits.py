@@ -94,11 +94,7 @@ def check_document(document: Any, *, max_bytes: int = MAX_BYTES, max_depth: int 
                 raise _error(where, "invalid_number", "numbers cannot be NaN or Infinity")
             size += len(float.__repr__(value))
         elif isinstance(value, dict):
-            depth += 1
-            if depth > max_depth:
-                raise _error(where, "document_too_deep",
-                             f"the document is nested deeper than {max_depth} levels",
-                             max_depth=max_depth)
+            depth = _deeper(depth, max_depth, where)
             size += 2 + max(2 * len(value) - 1, 0)  # braces, a colon each, commas between
             for key, item in value.items():
                 if not is_field_name(key):
@@ -106,11 +102,7 @@ def check_document(document: Any, *, max_bytes: int = MAX_BYTES, max_depth: int 
                 size += len(key) + 2
                 stack.append((item, depth, (where, key)))
         elif isinstance(value, list):
-            depth += 1
-            if depth > max_depth:
-                raise _error(where, "document_too_deep",
-                             f"the document is nested deeper than {max_depth} levels",
-                             max_depth=max_depth)
+            depth = _deeper(depth, max_depth, where)
             if len(value) > max_array:
                 raise _error(where, "array_too_long",
                              f"an array holds {len(value)} items; at most {max_array} are allowed",
@@ -123,6 +115,15 @@ def check_document(document: Any, *, max_bytes: int = MAX_BYTES, max_depth: int 
         if size > max_bytes:
             raise PayloadTooLarge(f"the document is larger than {max_bytes} bytes as JSON",
                                   code="document_too_large", details={"max_bytes": max_bytes})
+
+
+def _deeper(depth: int, max_depth: int, where: Where) -> int:
+    """One level deeper into a container, or ``document_too_deep``."""
+    if depth + 1 > max_depth:
+        raise _error(where, "document_too_deep",
+                     f"the document is nested deeper than {max_depth} levels",
+                     max_depth=max_depth)
+    return depth + 1
 
 
 def check_no_system_fields(document: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from baas.core.credentials import new_sorted_id
 from baas.core.doclimits import SYSTEM_FIELDS, check_document, check_no_system_fields
 from baas.core.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from baas.core.query import to_filter
-from baas.core.rules import Access, decide, list_filter, variables
+from baas.core.rules import Access, Decision, decide, list_filter, variables
 from baas.core.schema import apply_server_fields
 from baas.store import (
     Collection,
@@ -151,7 +151,7 @@ class Documents:
         definition = await self.defs.get(project, name)
         collection = self.db(project).collection(definition.store_name)
         if (access.user_id is not None and access.email is None and self._email_of
-                and definition.uses_variable("auth.email")):
+                and definition.needs_email):
             email = await self._email_of(project, access.user_id)
             access = Access(access.trusted, access.user_id, access.role, email, access.key_id)
         return definition, collection, access
@@ -161,14 +161,25 @@ class Documents:
     async def get(self, project: str, name: str, access: Access, doc_id: str
                   ) -> dict[str, Any]:
         definition, collection, access = await self.open(project, name, access)
-        return view(await self._readable(definition, collection, access, doc_id))
+        return view(await self.readable(definition, collection, access, doc_id))
 
-    async def _readable(self, definition: Definition, collection: Collection, access: Access,
-                        doc_id: str) -> dict[str, Any]:
+    async def readable(self, definition: Definition, collection: Collection, access: Access,
+                       doc_id: str, if_match: int | None = None) -> dict[str, Any]:
+        """The stored document, or 404 when missing or hidden by the get rule; 412 when
+        ``if_match`` names another version."""
         stored = await collection.get(doc_id) if 0 < len(doc_id) <= 128 else None
         if stored is None or not decide(definition.rules["get"], access, stored).allowed:
             raise not_found(doc_id)
+        if if_match is not None and stored["version"] != if_match:
+            raise stale(if_match, stored["version"])
         return stored
+
+    def check_delete(self, definition: Definition, access: Access, stored: dict[str, Any]
+                     ) -> None:
+        decision = decide(definition.rules["delete"], access, stored)
+        if not decision.allowed:
+            raise Forbidden(f"you may not delete this document: {decision.reason}",
+                            code="forbidden")
 
     def prepare_create(self, definition: Definition, access: Access, body: Any
                        ) -> dict[str, Any]:
@@ -246,9 +257,7 @@ class Documents:
         definition, collection, access = await self.open(project, name, access)
         await self.defs.ensure_ready(project, definition)
         for _ in range(WRITE_ATTEMPTS):
-            stored = await self._readable(definition, collection, access, doc_id)
-            if if_match is not None and stored["version"] != if_match:
-                raise stale(if_match, stored["version"])
+            stored = await self.readable(definition, collection, access, doc_id, if_match)
             changes, removed = self.prepare_update(definition, access, stored, body,
                                                    replace=replace)
             try:
@@ -267,13 +276,8 @@ class Documents:
                      *, if_match: int | None = None) -> None:
         definition, collection, access = await self.open(project, name, access)
         for _ in range(WRITE_ATTEMPTS):
-            stored = await self._readable(definition, collection, access, doc_id)
-            if if_match is not None and stored["version"] != if_match:
-                raise stale(if_match, stored["version"])
-            decision = decide(definition.rules["delete"], access, stored)
-            if not decision.allowed:
-                raise Forbidden(f"you may not delete this document: {decision.reason}",
-                                code="forbidden")
+            stored = await self.readable(definition, collection, access, doc_id, if_match)
+            self.check_delete(definition, access, stored)
             if await collection.delete(doc_id, expected_version=stored["version"]):
                 return
             if if_match is not None:
@@ -281,14 +285,35 @@ class Documents:
         raise Conflict("the document kept changing while we deleted it; try again",
                        code="write_conflict")
 
+    async def explain(self, project: str, name: str, operation: str, access: Access, *,
+                      doc_id: str | None = None, document: dict[str, Any] | None = None,
+                      data: dict[str, Any] | None = None) -> Decision:
+        """Which rule decides ``operation`` for ``access`` on a stored document (by id or
+        given inline), with ``@data`` built exactly as a real write builds it."""
+        definition, collection, _ = await self.open(project, name, access)
+        stored = document
+        if stored is not None:
+            check_document(stored)
+        if doc_id is not None:
+            stored = await collection.get(doc_id)
+            if stored is None:
+                raise NotFound(f"no document {doc_id[:80]!r} in {name!r}",
+                               code="document_not_found", details={"field": "id"})
+        after = None
+        if operation == "create":
+            after = self.new_document(definition, access, data or {})
+        elif operation == "update" and data is not None:
+            current = {"version": 0, **(stored or {})}
+            after, _, _ = self.updated_document(definition, access, current, data,
+                                                replace=False)
+        return decide(definition.rules[operation], access, stored, data=after)
+
     # -- lists --------------------------------------------------------------------
 
     async def list(self, project: str, name: str, access: Access, query: ListQuery
                    ) -> dict[str, Any]:
         definition, collection, access = await self.open(project, name, access)
-        if not access.trusted and definition.rules["list"].closed:
-            raise Forbidden(f"listing {name!r} is closed: its list rule is not set, so only "
-                            "a secret key or an admin may list it", code="forbidden")
+        rule = list_filter(definition, access)  # first: a closed list is a 403 before parsing
         client = None
         if query.filter is not None and query.filter.strip():
             client = _parse(lambda text: to_filter(language.parse(text), variables(access)),
@@ -301,7 +326,7 @@ class Documents:
             raise BadRequest(f"offset must be from 0 to {MAX_OFFSET}; page further with the "
                              "cursor", code="invalid_offset")
         # The rule goes outside the client's filter: nothing in the filter can widen it.
-        combined = all_of(list_filter(definition, access), client)
+        combined = all_of(rule, client)
         try:
             page = await collection.find(
                 combined, sort=sort, limit=query.limit, cursor=query.cursor,

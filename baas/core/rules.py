@@ -14,8 +14,9 @@ from typing import Any
 
 from baas.core import clock, language
 from baas.core.collections import Definition, Rule
+from baas.core.errors import Forbidden
 from baas.core.query import to_filter
-from baas.store import Const, Filter
+from baas.store import Filter
 
 SYSTEM_VIEW = ("id", "created_at", "updated_at", "version")
 
@@ -42,11 +43,6 @@ class Access:
         if self.key_id:
             return f"key:{self.key_id}"
         return "trusted" if self.trusted else "public"
-
-    def auth(self) -> dict[str, Any] | None:
-        if self.user_id is None:
-            return None
-        return {"id": self.user_id, "email": self.email, "role": self.role}
 
 
 def variables(access: Access, data: dict[str, Any] | None = None,
@@ -96,12 +92,13 @@ def decide(rule: Rule, access: Access, document: dict[str, Any] | None,
 
 
 def list_filter(definition: Definition, access: Access) -> Filter | None:
-    """The list rule as a query filter (None: no restriction); Const(False) if closed."""
+    """The list rule as a query filter (None: no restriction); 403 if it is closed."""
     if access.trusted:
         return None
     rule = definition.rules["list"]
     if rule.closed:
-        return Const(False)
+        raise Forbidden(f"listing {definition.name!r} is closed: its list rule is not set, "
+                        "so only a secret key or an admin may list it", code="forbidden")
     if rule.public:
         return None
     assert rule.node is not None

@@ -22,10 +22,6 @@ OWNER_SCHEMA = {"fields": {
 }, "additional_fields": True}
 
 
-def keys_of(project: dict[str, Any]) -> dict[str, str]:
-    return {k["kind"]: k["secret"] for k in project["keys"]}
-
-
 async def define(client: httpx.AsyncClient, headers: dict[str, str], name: str,
                  **spec: Any) -> dict[str, Any]:
     response = await client.post(C, headers=headers, json={"name": name, **spec})

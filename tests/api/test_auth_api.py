@@ -16,21 +16,6 @@ PASSWORD = "correct horse battery"
 P = "/v1/projects/demo"
 
 
-@pytest.fixture
-def keys(project: dict) -> dict[str, str]:
-    return {k["kind"]: k["secret"] for k in project["keys"]}
-
-
-@pytest.fixture
-def pk(keys: dict[str, str]) -> dict[str, str]:
-    return {"apikey": keys["publishable"]}
-
-
-@pytest.fixture
-def sk(keys: dict[str, str]) -> dict[str, str]:
-    return {"apikey": keys["secret"]}
-
-
 def as_user(pk: dict[str, str], auth: dict[str, Any]) -> dict[str, str]:
     return {**pk, "Authorization": "Bearer " + auth["session"]["access_token"]}
 

@@ -36,11 +36,6 @@ def settings(engine_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -
     return make_settings(engine_kind, tmp_path, request, public_url=PUBLIC_URL)
 
 
-@pytest.fixture
-def pk(project: dict) -> dict[str, str]:
-    return {"apikey": next(k["secret"] for k in project["keys"] if k["kind"] == "publishable")}
-
-
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
