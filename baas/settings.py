@@ -29,6 +29,17 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Interface `baas serve` listens on.")
     port: int = Field(8080, ge=1, le=65535, description="TCP port `baas serve` listens on.")
+    workers: int = Field(
+        1, ge=1, le=64,
+        description="Worker processes `baas serve` runs on one port (several share the "
+        "data folder).",
+    )
+    loop: Literal["auto", "asyncio", "uvloop"] = Field(
+        "auto", description="Event loop: uvloop when installed (auto), or the one named."
+    )
+    http: Literal["auto", "h11", "httptools"] = Field(
+        "auto", description="HTTP/1.1 parser: httptools when installed (auto), or the one named."
+    )
     public_url: str | None = Field(
         None,
         description="URL clients use to reach the server (links in emails); "
@@ -59,6 +70,12 @@ class Settings(BaseSettings):
     query_timeout_ms: int = Field(
         5000, ge=10, le=600_000,
         description="Longest a document list or count may run (milliseconds); 503 beyond.",
+    )
+    cache_seconds: float = Field(
+        5.0, ge=0, le=300,
+        description="How long a server process reuses API keys and collection definitions "
+        "it has read (seconds). Changes made through this process apply at once; through "
+        "another worker or node, within this time. 0 reads them on every request.",
     )
     admin_token_ttl: int = Field(
         12 * 3600, ge=60, le=30 * 86400, description="Lifetime of an admin token (seconds)."

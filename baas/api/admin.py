@@ -46,7 +46,7 @@ async def list_projects(request: Request) -> Response:
 async def create_project(request: Request) -> Response:
     await require_admin(request)
     body = await parse_body(request, schemas.ProjectCreate)
-    project, keys = await platform_of(request).projects.create(body.id, body.name)
+    project, keys = await platform_of(request).create_project(body.id, body.name)
     return ok({"project": project, "keys": keys}, status=201)
 
 

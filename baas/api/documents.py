@@ -10,11 +10,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from baas.api import collectionschemas as s
 from baas.api.auth import platform_of, require_access
-from baas.api.http import is_number, no_content, ok, page_params, parse_json, parse_object
+from baas.api.http import (
+    JSONResponse,
+    is_number,
+    no_content,
+    ok,
+    page_params,
+    parse_json,
+    parse_object,
+)
 from baas.api.routing import Registry
 from baas.core.batch import run_batch
 from baas.core.documents import ListQuery, parse_if_match

@@ -6,9 +6,9 @@ import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.requests import ClientDisconnect, Request
 
+from baas.api.http import JSONResponse
 from baas.core.errors import ApiError
 from baas.store import InvalidQuery, StoreUnavailable
 
@@ -63,6 +63,14 @@ async def invalid_query(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, 400, "invalid_query", str(exc))
 
 
+async def client_gone(request: Request, exc: Exception) -> JSONResponse:
+    """The client closed the connection before its body was complete: nobody reads the
+    answer, and it is the client's doing, not a fault of the server."""
+    log.info("client disconnected", extra={"request_id": request_id(request)})
+    return error_response(request, 400, "bad_request",
+                          "the connection closed before the request body was complete")
+
+
 async def server_error(request: Request, exc: Exception) -> JSONResponse:
     rid = request_id(request)
     log.error("unhandled error", exc_info=exc, extra={"request_id": rid})
@@ -78,5 +86,6 @@ HANDLERS = {
     HTTPException: http_error,
     StoreUnavailable: store_unavailable,
     InvalidQuery: invalid_query,
+    ClientDisconnect: client_gone,
     Exception: server_error,
 }

@@ -5,15 +5,25 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
+from starlette import responses
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from baas.core.errors import ApiError, BadRequest, Unprocessable
 
 M = TypeVar("M", bound=BaseModel)
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
+
+
+class JSONResponse(responses.JSONResponse):
+    """Starlette's JSON response encoded by orjson: the same compact UTF-8 JSON, several
+    times faster on pages of documents (docs/performance.md has the numbers)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def is_number(raw: str) -> bool:

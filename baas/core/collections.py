@@ -4,7 +4,9 @@ Definitions live in the project database, collection ``collection_defs``, one re
 per collection with the name as id. Documents of collection ``posts`` live in the
 store collection ``d_posts``, so user collections never meet the platform's own
 (``users``, ``sessions``, ...). A parsed definition is cached per process by name
-and version, so a request reads one small record and parses nothing.
+and version, so a request parses nothing, and it is reused without a read for
+``cache_seconds``: a change made through this process applies at once, one made
+through another worker or node within that time.
 
 Indexes are built in the background: a definition answers at once and lists each
 index as ``building``, ``ready`` or ``failed`` (with the reason, e.g. duplicates
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -217,26 +220,42 @@ def _definition(record: dict[str, Any]) -> Definition:
 class CollectionDefs:
     """The collection definitions of every project, with a parsed-definition cache."""
 
-    def __init__(self, database: Callable[[str], Database]) -> None:
+    def __init__(self, database: Callable[[str], Database], cache_seconds: float = 0) -> None:
         self._database = database
+        self.cache_seconds = cache_seconds
         self._cache: dict[tuple[str, str], Definition] = {}
+        self._read_at: dict[tuple[str, str], float] = {}  # when each was last read
         self._ready: set[str] = set()
         self._failed: dict[tuple[str, str, str], str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
-    async def get(self, project: str, name: str) -> Definition:
+    async def get(self, project: str, name: str, *, fresh: bool = False) -> Definition:
+        """The definition; ``fresh`` reads it even when a recent copy is cached (for
+        changes, which must start from the stored version)."""
         check_name(name)
+        key = (project, name)
+        cached = self._cache.get(key)
+        if (cached is not None and not fresh
+                and time.monotonic() - self._read_at.get(key, -1e18) < self.cache_seconds):
+            return cached
         record = await self._database(project).collection(DEFS).get(name)
         if record is None:
+            self._forget(key)
             raise not_found(name)
-        cached = self._cache.get((project, name))
-        if (cached is not None and cached.version == record["version"]
-                and cached.record["created_at"] == record["created_at"]):
-            return cached
-        definition = _definition(record)
-        self._cache[(project, name)] = definition
-        return definition
+        if (cached is None or cached.version != record["version"]
+                or cached.record["created_at"] != record["created_at"]):
+            cached = _definition(record)
+        self._remember(key, cached)
+        return cached
+
+    def _remember(self, key: tuple[str, str], definition: Definition) -> None:
+        self._cache[key] = definition
+        self._read_at[key] = time.monotonic()
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        self._cache.pop(key, None)
+        self._read_at.pop(key, None)
 
     async def list(self, project: str) -> list[dict[str, Any]]:
         page = await self._database(project).collection(DEFS).find(sort=[("id", 1)],
@@ -277,7 +296,7 @@ class CollectionDefs:
         if "name" in body and body["name"] != name:
             raise BadRequest("a collection cannot be renamed", code="invalid_collection",
                              details={"field": "name"})
-        current = await self.get(project, name)
+        current = await self.get(project, name, fresh=True)
         changes: dict[str, Any] = {}
         if "rules" in body:
             if not isinstance(body["rules"], dict):
@@ -300,19 +319,19 @@ class CollectionDefs:
             raise Conflict(f"collection {name!r} changed at the same time; try again",
                            code="collection_changed")
         definition = _definition(updated)
-        self._cache[(project, name)] = definition
+        self._remember((project, name), definition)
         if "indexes" in body or "schema" in body:
             self._build_indexes(project, definition)
         return await self.describe(project, definition)
 
     async def delete(self, project: str, name: str) -> None:
-        await self.get(project, name)
+        await self.get(project, name, fresh=True)
         db = self._database(project)
         # The definition goes first, so no new request finds the collection while its
         # documents are dropped.
         await db.collection(DEFS).delete(name)
         await db.drop_collection(store_name(name))
-        self._cache.pop((project, name), None)
+        self._forget((project, name))
         self._ready = {k for k in self._ready if not k.startswith(f"{project}/{name}/")}
         self._failed = {k: v for k, v in self._failed.items() if k[:2] != (project, name)}
 
@@ -404,6 +423,7 @@ class CollectionDefs:
 
     def forget(self, project: str) -> None:
         self._cache = {k: v for k, v in self._cache.items() if k[0] != project}
+        self._read_at = {k: v for k, v in self._read_at.items() if k[0] != project}
         self._failed = {k: v for k, v in self._failed.items() if k[0] != project}
         self._ready = {k for k in self._ready if not k.startswith(f"{project}/")}
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from baas.core import clock, language
@@ -77,7 +78,10 @@ def user_fields(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def view(document: dict[str, Any]) -> dict[str, Any]:
-    """A stored document as the API shows it: system fields first."""
+    """A stored document as the API shows it: system fields first (as documents are
+    stored, so usually the document itself; a page of them is shown without copies)."""
+    if tuple(islice(document, len(SYSTEM_FIELDS))) == SYSTEM_FIELDS:
+        return document
     shown = {name: document[name] for name in SYSTEM_FIELDS if name in document}
     shown.update(user_fields(document))
     return shown

@@ -42,12 +42,15 @@ class Idempotency:
         self._database = database
         self._ready: set[str] = set()
 
-    async def _collection(self, project: str) -> Any:
+    async def setup(self, project: str) -> None:
         collection = self._database(project).collection(COLLECTION)
+        await collection.ensure_index(IndexSpec((("expires_at", 1),), ttl=True))
+        self._ready.add(project)
+
+    async def _collection(self, project: str) -> Any:
         if project not in self._ready:
-            await collection.ensure_index(IndexSpec((("expires_at", 1),), ttl=True))
-            self._ready.add(project)
-        return collection
+            await self.setup(project)
+        return self._database(project).collection(COLLECTION)
 
     async def run(self, project: str, scope: str, key: str, body: Any,
                   action: Callable[[], Awaitable[Outcome]]) -> Outcome:

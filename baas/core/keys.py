@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from cachetools import TTLCache
+
 from baas.core import clock
 from baas.core.credentials import hash_secret, new_id, new_secret, same
 from baas.core.errors import BadRequest, NotFound, Unauthorized
@@ -15,6 +17,7 @@ PREFIXES: dict[str, str] = {"publishable": "pk_", "secret": "sk_"}
 KEY_FIELDS = ("id", "project", "kind", "name", "prefix", "created_at", "expires_at",
               "revoked_at")
 MAX_KEYS_PER_PROJECT = 100
+CACHED_KEYS = 10_000
 
 
 def looks_like_key(value: str) -> bool:
@@ -29,8 +32,13 @@ class ProjectKey:
 
 
 class Keys:
-    def __init__(self, platform_db: Database) -> None:
+    def __init__(self, platform_db: Database, cache_seconds: float = 0) -> None:
         self.records = platform_db.collection("keys")
+        # Key records by hash, reused for cache_seconds: every request presents a key, and
+        # a read per request is most of what a cheap request costs. A revocation here
+        # applies at once; one through another process within cache_seconds.
+        self._known: TTLCache[str, dict[str, Any]] | None = (
+            TTLCache(CACHED_KEYS, cache_seconds) if cache_seconds > 0 else None)
 
     async def setup(self) -> None:
         await self.records.ensure_index(IndexSpec((("hash", 1),), unique=True))
@@ -79,15 +87,26 @@ class Keys:
                            code="key_not_found")
         if record["revoked_at"] is None:
             record = await self.records.update(key_id, {"revoked_at": clock.now_iso()}) or record
+        self.forget()
         return public(record)
 
     async def delete_all(self, project: str) -> None:
         await self.records.delete_many(eq("project", project))
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop the reused records (after a revocation or a deleted project)."""
+        if self._known is not None:
+            self._known.clear()
 
     async def authenticate(self, project: str, secret: str) -> ProjectKey:
         """The key for ``secret`` if it is live and belongs to ``project``."""
         digest = hash_secret(secret)
-        record = await self.records.find_one(eq("hash", digest))
+        record = self._known.get(digest) if self._known is not None else None
+        if record is None:
+            record = await self.records.find_one(eq("hash", digest))
+            if record is not None and self._known is not None:
+                self._known[digest] = record
         # The lookup is by hash; the comparison re-checks in constant time.
         if record is None or not same(record["hash"], digest) or record["project"] != project:
             raise Unauthorized("the API key is not valid for this project", code="invalid_key")

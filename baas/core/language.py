@@ -15,6 +15,7 @@ to be null never compare equal, so ``owner = @auth.id`` cannot match a guest.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import operator
@@ -349,8 +350,10 @@ def _unexpected(token: _Token) -> LanguageError:
     return LanguageError(f"unexpected {shown!r}", token.column)
 
 
+@functools.lru_cache(maxsize=1024)
 def parse(text: str, *, allow_data: bool = False) -> Node:
-    """Parse a filter or rule; ``@data`` only when ``allow_data`` (create/update rules)."""
+    """Parse a filter or rule; ``@data`` only when ``allow_data`` (create/update rules).
+    Trees are immutable, so the same text (a client's usual filters) is parsed once."""
     _check_length(text)
     return _Parser(text, allow_data).parse()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from baas.core import clock
 from baas.core.accounts import Accounts
@@ -37,7 +38,7 @@ class Platform:
         )
         platform_db = self.engine.database(PLATFORM_DB)
         self.admins = Admins(platform_db, self.hasher, settings.admin_token_ttl)
-        self.keys = Keys(platform_db)
+        self.keys = Keys(platform_db, settings.cache_seconds)
         self.projects = Projects(self.engine, platform_db, self.keys)
         self._sweeper: asyncio.Task[None] | None = None
         self._box: SecretBox | None = None
@@ -46,7 +47,7 @@ class Platform:
         self.accounts = Accounts(settings, self.hasher, self.projects.database, self.signing)
         self.recovery = Recovery(self.accounts, self.mailer, self.project_mail,
                                  self._project_name)
-        self.collections = CollectionDefs(self.projects.database)
+        self.collections = CollectionDefs(self.projects.database, settings.cache_seconds)
         self.documents = Documents(self.projects.database, self.collections,
                                    settings.query_timeout_ms, self._email_of)
         self.idempotency = Idempotency(self.projects.database)
@@ -93,6 +94,18 @@ class Platform:
         if user is None or not user.get("email_verified"):
             return None
         return user.get("email")
+
+    async def create_project(self, project_id: str, name: str | None
+                             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Create a project and its own indexes at once, here rather than lazily on first
+        use: another process (a worker, a node) that served a deleted project of the
+        same id still thinks them made and would skip them (e.g. unique user emails)."""
+        created = await self.projects.create(project_id, name)
+        self.forget_project(project_id)  # this process may know a deleted one, too
+        await self.accounts.project(project_id)  # users, sessions, one-time tokens
+        await self.signing(project_id).setup()
+        await self.idempotency.setup(project_id)
+        return created
 
     def forget_project(self, project_id: str) -> None:
         self._signing.pop(project_id, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +28,18 @@ DataDirOpt = Annotated[
 ]
 
 
+class Loop(StrEnum):
+    auto = "auto"
+    asyncio = "asyncio"
+    uvloop = "uvloop"
+
+
+class Http(StrEnum):
+    auto = "auto"
+    h11 = "h11"
+    httptools = "httptools"
+
+
 def load(config_file: Path | None, **overrides: object) -> object:
     """The server settings, or exit 2 with the reason they are invalid."""
     settings_module = import_server("baas.settings")
@@ -34,6 +47,16 @@ def load(config_file: Path | None, **overrides: object) -> object:
         return settings_module.load_settings(config_file, **overrides)
     except settings_module.SettingsError as exc:
         fail(CliError(str(exc), EXIT_USAGE))
+
+
+def worker_env(config_file: Path | None, overrides: dict[str, object]) -> dict[str, str]:
+    """The BAAS_* variables that give worker processes, which load their settings
+    themselves, what the flags gave this one (flags carry no secrets)."""
+    env = {f"BAAS_{name.upper()}": str(Path(str(value)).resolve() if name == "data_dir" else value)
+           for name, value in overrides.items() if value is not None}
+    if config_file is not None:
+        env["BAAS_CONFIG_FILE"] = str(config_file.resolve())
+    return env
 
 
 def serve(
@@ -49,8 +72,32 @@ def serve(
     ] = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-w", show_default=False, min=1, max=64,
+                     help="Worker processes sharing the port and the data folder "
+                     "(default: 1)."),
+    ] = None,
+    loop: Annotated[
+        Loop | None,
+        typer.Option("--loop", show_default=False,
+                     help="Event loop (default: auto, uvloop when installed)."),
+    ] = None,
+    http: Annotated[
+        Http | None,
+        typer.Option("--http", show_default=False,
+                     help="HTTP/1.1 parser (default: auto, httptools when installed)."),
+    ] = None,
 ) -> None:
     """Run the baas server in the foreground until interrupted (Ctrl-C)."""
-    settings = load(config, host=host, port=port, data_dir=data_dir)
+    overrides: dict[str, object] = {
+        "host": host, "port": port, "data_dir": data_dir, "workers": workers,
+        "loop": loop.value if loop else None, "http": http.value if http else None,
+    }
+    settings = load(config, **overrides)
     server = import_server("baas.server")
-    server.serve(settings)
+    settings_module = import_server("baas.settings")
+    try:
+        server.serve(settings, worker_env=worker_env(config, overrides))
+    except settings_module.SettingsError as exc:
+        fail(CliError(str(exc), EXIT_USAGE))

@@ -5,6 +5,7 @@ building @data like a real write, Idempotency-Key scopes, @auth.email."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -32,7 +33,8 @@ from tests.api.test_admin_api import error_of
 
 async def test_recreated_collection_is_not_served_from_another_workers_cache(
         client: httpx.AsyncClient, sk: dict, settings: Settings) -> None:
-    other = Platform(settings)  # a second worker on the same data
+    # A second worker on the same data, reusing what it reads for cache_seconds.
+    other = Platform(settings.model_copy(update={"cache_seconds": 0.5}))
     await other.open(background=False)
     try:
         await define(client, sk, "notes", rules={"list": "", "get": ""})
@@ -42,6 +44,7 @@ async def test_recreated_collection_is_not_served_from_another_workers_cache(
         assert (await client.delete(f"{C}/notes", headers=sk)).status_code == 204
         await define(client, sk, "notes")  # closed this time, same version 1
         await create(client, sk, "notes", {"secret": "payroll"})
+        await asyncio.sleep(0.6)  # the other worker's copy is due for a read
         with pytest.raises(Forbidden):
             await other.documents.list("demo", "notes", anyone, ListQuery())
     finally:

@@ -222,3 +222,28 @@ async def test_changed_master_key_answers_503_until_rotation(engine: Engine) -> 
     await changed.rotate()
     after = await changed.mint("p_demo", "usr_2", "ses_2", "authenticated")
     assert (await changed.verify(after, "p_demo"))["sub"] == "usr_2"
+
+
+async def test_verified_tokens_are_remembered_until_they_expire(engine: Engine) -> None:
+    keys = make(engine)
+    short = await keys.mint("p_demo", "usr_1", "ses_1", "authenticated", ttl=1)
+    assert (await keys.verify(short, "p_demo"))["sub"] == "usr_1"
+    assert (await keys.verify(short, "p_demo"))["sub"] == "usr_1"
+    await expect_code(keys.verify(short, "p_other"), "invalid_token")
+    await asyncio.sleep(1.1)
+    await expect_code(keys.verify(short, "p_demo"), "token_expired")
+    token = await keys.mint("p_demo", "usr_2", "ses_2", "authenticated")
+    assert (await keys.verify(token, "p_demo"))["sub"] == "usr_2"
+    # The second check needs neither the store nor the signature: with the keys
+    # collection gone, only the remembered answer can accept the token...
+    await engine.database("p_demo").drop_collection("signing_keys")
+    assert (await keys.verify(token, "p_demo"))["sub"] == "usr_2"
+    # ...and only that exact token: one changed character is checked afresh.
+    forged = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    await expect_code(keys.verify(forged, "p_demo"), "invalid_token")
+
+
+async def expect_code(pending: Any, code: str) -> None:
+    with pytest.raises(TokenError) as info:
+        await pending
+    assert info.value.code == code

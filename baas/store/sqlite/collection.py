@@ -38,19 +38,17 @@ class SQLiteCollection:
     def __init__(self, db: SQLiteDatabase, name: str) -> None:
         self.db = db
         self.name = name
-        self.table = f'"c_{name}"'
+        self.table_name = f"c_{name}"
+        self.table = f'"{self.table_name}"'
 
     # -- reads ----------------------------------------------------------------
 
     async def get(self, id: str) -> Document | None:
-        if not await self._exists():
-            return None
-
         def _get(conn: sqlite3.Connection) -> Document | None:
             row = conn.execute(f"SELECT doc FROM {self.table} WHERE id = ?", (id,)).fetchone()
             return None if row is None else ops.load(row[0])
 
-        return await self.db.read(_get)
+        return await self.db.read(_get, table=self.table_name, absent=None)
 
     def select_sql(
         self,
@@ -97,13 +95,13 @@ class SQLiteCollection:
         # Fetch one row more than asked to know whether another page exists.
         fetch = None if limit is None else limit + 1
         query, params, full_sort = self.select_sql(filter, sort, fetch, cursor, offset)
-        if not await self._exists():
-            return Page(items=[])
 
         def _find(conn: sqlite3.Connection) -> list[Document]:
             return [ops.load(row[0]) for row in conn.execute(query, params)]
 
-        rows = await self.db.read(_find, max_time_ms)
+        # A collection without a table (never written, or dropped, perhaps by another
+        # process) is empty; SQLite decides, so no cached "exists" can be stale.
+        rows = await self.db.read(_find, max_time_ms, table=self.table_name, absent=[])
         next_cursor = None
         if limit is not None and len(rows) > limit:
             rows = rows[:limit]
@@ -118,8 +116,6 @@ class SQLiteCollection:
 
     async def count(self, filter: Filter | None = None, *,
                     max_time_ms: int | None = None) -> int:
-        if not await self._exists():
-            return 0
         params: list[Any] = []
         try:
             where = sql.compile_filter(filter, params)
@@ -130,13 +126,10 @@ class SQLiteCollection:
             return int(conn.execute(f"SELECT count(*) FROM {self.table} WHERE {where}", params)
                        .fetchone()[0])
 
-        return await self.db.read(_count, max_time_ms)
+        return await self.db.read(_count, max_time_ms, table=self.table_name, absent=0)
 
-    async def _exists(self) -> bool:
-        await self.db._ensure_open()
-        return self.name in self.db.tables
-
-    # -- writes (the *_sync forms run inside the writer transaction) -----------
+    # -- writes (the *_sync forms run inside the writer transaction, where the
+    #    database's metadata, e.g. ``db.tables``, is current) -------------------
 
     def insert_sync(self, conn: sqlite3.Connection, document: Document) -> Document:
         stored = docs.prepare_insert(document)

@@ -48,6 +48,9 @@ class SQLiteEngine:
 
     async def drop_database(self, name: str) -> None:
         db = self.database(name)
+        # Other processes may hold the file open: empty and mark it first (they notice
+        # and reconnect), then unlink it.
+        await db.mark_dropped()
         await db.close()
         self._databases.pop(name, None)
 
