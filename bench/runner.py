@@ -101,7 +101,7 @@ def run(args: argparse.Namespace, work: Path) -> Ctx:
     groups = set(args.groups)
     with ExitStack() as stack:
         mongodb_url = args.mongodb_url
-        prefix = f"bench{int(time.time())}_"
+        prefix = f"bench{int(time.time()) % 10**8}_"  # at most 15 characters
         if args.engine == "mongodb" and not mongodb_url:
             mongo = stack.enter_context(mongo_standin(work / "nx", work / "nx.log").start())
             mongodb_url = f"mongodb://127.0.0.1:{mongo.port}/"
@@ -124,7 +124,9 @@ def run(args: argparse.Namespace, work: Path) -> Ctx:
         stack.enter_context(server.start())
         log(f"seeding {server.url} ({', '.join(f'{s:,}' for s in args.sizes)} documents)")
         seed.create_admin(env, data_dir)
-        ctx.seeded = asyncio.run(seed.setup(server.url, args.sizes, log))
+        standin = args.engine == "mongodb" and not args.mongodb_url
+        ctx.seeded = asyncio.run(seed.setup(server.url, args.sizes, log,
+                                            in_flight=1 if standin else 4))
         log("baselines D: the bare engine")
         scenarios.bare_store(ctx, args.sizes)
         if "login" in groups:

@@ -103,7 +103,9 @@ async def login(client: httpx.AsyncClient, seeded: Seeded, user: User) -> dict[s
     return body
 
 
-async def setup(url: str, sizes: list[int], log: Any = print) -> Seeded:
+async def setup(url: str, sizes: list[int], log: Any = print, in_flight: int = 4) -> Seeded:
+    """``in_flight`` batches at a time (1 on the nx-27017 stand-in, which fails
+    concurrent transactions: see docs/architecture.md, stand-in deviations)."""
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
         token = expect(await client.post("/v1/admin/login", json={
             "email": ADMIN_EMAIL, "password": PASSWORD}), 200)["token"]
@@ -121,14 +123,14 @@ async def setup(url: str, sizes: list[int], log: Any = print) -> Seeded:
                 "email": user.email, "password": PASSWORD, "email_verified": True}), 201)
             await login(client, seeded, user)
         for size in sizes:
-            await _fill(client, seeded, collection_name(size), size, log)
+            await _fill(client, seeded, collection_name(size), size, log, in_flight)
         await _wait_indexes(client, seeded, [collection_name(s) for s in sizes] + ["posts"])
         return seeded
 
 
 async def _fill(client: httpx.AsyncClient, seeded: Seeded, name: str, size: int,
-                log: Any) -> None:
-    """``size`` documents, alternately ann's and bob's, 100 per batch, 4 batches in flight."""
+                log: Any, in_flight: int) -> None:
+    """``size`` documents, alternately ann's and bob's, 100 per batch."""
     path = seeded.collection_path(name) + ":batch"
     seeded.ids[name] = []
     todo = list(range(0, size, BATCH))
@@ -147,9 +149,9 @@ async def _fill(client: httpx.AsyncClient, seeded: Seeded, name: str, size: int,
         done += len(ops)
 
     while todo:
-        group, todo = todo[:4], todo[4:]
+        group, todo = todo[:in_flight], todo[in_flight:]
         await asyncio.gather(*(one(start) for start in group))
-        if done % 10_000 == 0 or not todo:
+        if done % 10_000 < BATCH * in_flight or not todo:
             log(f"  seeded {name}: {done:,}/{size:,} ({time.monotonic() - started:.0f} s)")
 
 
