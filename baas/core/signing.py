@@ -39,7 +39,12 @@ REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "role", "exp", "iat"]
 DEFAULT_TTL = 900
 DEFAULT_GRACE = 900 + 60
 MAX_TOKEN_CHARS = 8192
-VERIFIED_CACHE = 10_000  # tokens whose signature this process has checked
+# token -> its claims, until it expires, for the whole process (every project): about
+# 1 KB each. A token's signature, issuer and audience never change, and a retired key
+# verifies for longer than any token it signed, so a second check of the same token
+# could only repeat the first (an ES256 verification and a key read per request, saved).
+VERIFIED_CACHE = 10_000
+_verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
 
 class TokenError(Unauthorized):
@@ -74,11 +79,6 @@ class SigningKeys:
         self._ready = False
         self._private: dict[str, ec.EllipticCurvePrivateKey] = {}
         self._public: dict[str, ec.EllipticCurvePublicKey] = {}
-        # token -> its claims, until it expires. A token's signature, issuer and audience
-        # never change, and a retired key verifies for longer than any token it signed,
-        # so a second check of the same token could only repeat the first (an ES256
-        # verification and a key read per request, saved).
-        self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     async def setup(self) -> None:
         await self.keys.ensure_index(IndexSpec((("current", 1),), unique=True))
@@ -228,15 +228,14 @@ class SigningKeys:
         """The claims of a valid token for ``project``; TokenError for anything else."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
             raise TokenError("invalid_token")
-        known = self._verified.get(token)
-        if known is not None:
-            if time.time() < known["exp"] + self.leeway and known["aud"] == project:
-                return known
-            del self._verified[token]  # expired: the full check below says so
-        claims = await self._verify(token, project)
-        self._verified[token] = claims
-        if len(self._verified) > VERIFIED_CACHE:
-            self._verified.popitem(last=False)
+        known = _verified.get(token)
+        if (known is not None and known["aud"] == project and known["iss"] == self.issuer
+                and time.time() < known["exp"] + self.leeway):
+            return known
+        claims = await self._verify(token, project)  # expired ones fail here, as they should
+        _verified[token] = claims
+        if len(_verified) > VERIFIED_CACHE:
+            _verified.popitem(last=False)
         return claims
 
     async def _verify(self, token: str, project: str) -> dict[str, Any]:
