@@ -20,11 +20,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from argon2 import PasswordHasher
 
 from baas.settings import Settings
+from bench.args import Parser, positive_int, seconds
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a benchmark input, not a secret
 DEFAULT_MAX_OPS = 1_000_000
@@ -121,39 +122,18 @@ def measure(time_cost: int, memory_kib: int, parallelism: int, threads: int,
     }
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError("must be in (0, 3600]")
-    return value
-
-
-class _Parser(argparse.ArgumentParser):
-    """Usage errors as one line on stderr, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message}\n")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="python -m bench.hasher", description=__doc__,
+    parser = Parser(prog="python -m bench.hasher", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--time-cost", type=_positive_int, default=_default("argon2_time_cost"))
-    parser.add_argument("--memory-kib", type=_positive_int,
+    parser.add_argument("--time-cost", type=positive_int, default=_default("argon2_time_cost"))
+    parser.add_argument("--memory-kib", type=positive_int,
                         default=_default("argon2_memory_kib"))
-    parser.add_argument("--parallelism", type=_positive_int,
+    parser.add_argument("--parallelism", type=positive_int,
                         default=_default("argon2_parallelism"))
-    parser.add_argument("--threads", type=_positive_int, default=_default("hash_threads"))
-    parser.add_argument("--duration", type=_positive_float, default=5.0,
+    parser.add_argument("--threads", type=positive_int, default=_default("hash_threads"))
+    parser.add_argument("--duration", type=seconds, default=5.0,
                         help="seconds (default 5)")
-    parser.add_argument("--max-ops", type=_positive_int, default=DEFAULT_MAX_OPS,
+    parser.add_argument("--max-ops", type=positive_int, default=DEFAULT_MAX_OPS,
                         help=f"stop after this many verifications (default {DEFAULT_MAX_OPS})")
     args = parser.parse_args(argv)
     try:

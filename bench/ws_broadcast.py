@@ -32,10 +32,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Any, Literal, NoReturn
+from typing import IO, Any, Literal
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+from bench.args import Parser, bounded_int, seconds
 
 Compression = Literal["deflate", "none"]
 
@@ -262,37 +264,14 @@ async def measure(clients: int, messages: int, size: int, limit_s: float,
 
 # --- command line ---------------------------------------------------------------------
 
-class _Parser(argparse.ArgumentParser):
-    """Usage errors as one line on stderr, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message}\n")
-
-
-def _bounded_int(low: int, high: int) -> Any:
-    def parse(text: str) -> int:
-        value = int(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be in [{low}, {high}]")
-        return value
-    return parse
-
-
-def _timeout(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError("must be in (0, 3600]")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="python -m bench.ws_broadcast", description=__doc__,
+    parser = Parser(prog="python -m bench.ws_broadcast", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=_bounded_int(1, 20_000), default=100)
-    parser.add_argument("--messages", type=_bounded_int(1, 1_000_000), default=200)
-    parser.add_argument("--size", type=_bounded_int(1, 512 * 1024), default=200,
+    parser.add_argument("--clients", type=bounded_int(1, 20_000), default=100)
+    parser.add_argument("--messages", type=bounded_int(1, 1_000_000), default=200)
+    parser.add_argument("--size", type=bounded_int(1, 512 * 1024), default=200,
                         help="bytes per message (default 200)")
-    parser.add_argument("--timeout", type=_timeout, default=60.0,
+    parser.add_argument("--timeout", type=seconds, default=60.0,
                         help="seconds for the whole run (default 60)")
     parser.add_argument("--compression", choices=["deflate", "none"], default="deflate",
                         help="permessage-deflate, as websockets and uvicorn default to")
