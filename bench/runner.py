@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import shutil
@@ -152,6 +151,4 @@ def run(args: argparse.Namespace, work: Path) -> Ctx:
             scenarios.websocket_broadcast(ctx, args.ws_clients)
         if "Traceback" in (work / "baas.log").read_text(errors="replace"):
             log(f"warning: the server logged a traceback; see {work / 'baas.log'} (--keep)")
-        ctx.log(json.dumps({"server_log_lines": len((work / "baas.log").read_text(
-            errors="replace").splitlines())}))
         return ctx

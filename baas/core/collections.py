@@ -223,8 +223,8 @@ class CollectionDefs:
     def __init__(self, database: Callable[[str], Database], cache_seconds: float = 0) -> None:
         self._database = database
         self.cache_seconds = cache_seconds
-        self._cache: dict[tuple[str, str], Definition] = {}
-        self._read_at: dict[tuple[str, str], float] = {}  # when each was last read
+        # (project, name) -> the parsed definition and when it was last read (monotonic)
+        self._cache: dict[tuple[str, str], tuple[Definition, float]] = {}
         self._ready: set[str] = set()
         self._failed: dict[tuple[str, str, str], str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -235,13 +235,13 @@ class CollectionDefs:
         changes, which must start from the stored version)."""
         check_name(name)
         key = (project, name)
-        cached = self._cache.get(key)
+        cached, read_at = self._cache.get(key, (None, 0.0))
         if (cached is not None and not fresh
-                and time.monotonic() - self._read_at.get(key, -1e18) < self.cache_seconds):
+                and time.monotonic() - read_at < self.cache_seconds):
             return cached
         record = await self._database(project).collection(DEFS).get(name)
         if record is None:
-            self._forget(key)
+            self._cache.pop(key, None)
             raise not_found(name)
         if (cached is None or cached.version != record["version"]
                 or cached.record["created_at"] != record["created_at"]):
@@ -250,12 +250,7 @@ class CollectionDefs:
         return cached
 
     def _remember(self, key: tuple[str, str], definition: Definition) -> None:
-        self._cache[key] = definition
-        self._read_at[key] = time.monotonic()
-
-    def _forget(self, key: tuple[str, str]) -> None:
-        self._cache.pop(key, None)
-        self._read_at.pop(key, None)
+        self._cache[key] = (definition, time.monotonic())
 
     async def list(self, project: str) -> list[dict[str, Any]]:
         page = await self._database(project).collection(DEFS).find(sort=[("id", 1)],
@@ -331,7 +326,7 @@ class CollectionDefs:
         # documents are dropped.
         await db.collection(DEFS).delete(name)
         await db.drop_collection(store_name(name))
-        self._forget((project, name))
+        self._cache.pop((project, name), None)
         self._ready = {k for k in self._ready if not k.startswith(f"{project}/{name}/")}
         self._failed = {k: v for k, v in self._failed.items() if k[:2] != (project, name)}
 
@@ -423,7 +418,6 @@ class CollectionDefs:
 
     def forget(self, project: str) -> None:
         self._cache = {k: v for k, v in self._cache.items() if k[0] != project}
-        self._read_at = {k: v for k, v in self._read_at.items() if k[0] != project}
         self._failed = {k: v for k, v in self._failed.items() if k[0] != project}
         self._ready = {k for k in self._ready if not k.startswith(f"{project}/")}
 

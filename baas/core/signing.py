@@ -15,11 +15,11 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
 import jwt
+from cachetools import LRUCache
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
@@ -44,7 +44,7 @@ MAX_TOKEN_CHARS = 8192
 # verifies for longer than any token it signed, so a second check of the same token
 # could only repeat the first (an ES256 verification and a key read per request, saved).
 VERIFIED_CACHE = 10_000
-_verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_verified: LRUCache[str, dict[str, Any]] = LRUCache(VERIFIED_CACHE)
 
 
 class TokenError(Unauthorized):
@@ -234,8 +234,6 @@ class SigningKeys:
             return known
         claims = await self._verify(token, project)  # expired ones fail here, as they should
         _verified[token] = claims
-        if len(_verified) > VERIFIED_CACHE:
-            _verified.popitem(last=False)
         return claims
 
     async def _verify(self, token: str, project: str) -> dict[str, Any]:
