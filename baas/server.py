@@ -17,7 +17,7 @@ from uvicorn.supervisors import Multiprocess
 
 from baas import logs
 from baas.app import create_app
-from baas.core.mail import Mailer
+from baas.core.messaging.mail import Mailer
 from baas.core.platform import Platform
 from baas.settings import Settings, SettingsError, load_settings, unknown_env
 

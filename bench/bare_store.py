@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from baas.core import language
-from baas.core.query import to_filter
-from baas.core.rules import Access, variables
+from baas.core.data.rules import Access, variables
+from baas.core.language.compiler import to_filter
 from baas.store import Filter
 from baas.store.filters import all_of, normalize_sort
 from bench.seed import LIST_FILTER, LIST_LIMIT, LIST_SORT, PROJECT, RULES, sample_document

@@ -1,7 +1,7 @@
 """Baseline H: argon2id verifications per second with the server's parameters.
 
 Measures the bare hasher: argon2-cffi's ``PasswordHasher`` built exactly as
-``baas.core.passwords.Hasher`` builds it, verifying one stored hash on ``threads`` OS
+``baas.core.auth.passwords.Hasher`` builds it, verifying one stored hash on ``threads`` OS
 threads (the server's ``hash_threads``), with no event loop, HTTP, store or niceness
 around it. It is the ceiling for logins per second on this machine: a login scenario
 that reaches it is limited by argon2 alone, not by the server.
@@ -81,7 +81,7 @@ def _worker(hasher: PasswordHasher, stored: str, tally: _Tally, start: threading
 def measure(time_cost: int, memory_kib: int, parallelism: int, threads: int,
             duration: float, max_ops: int) -> dict[str, Any]:
     """Run the measurement and return the result object (raises on failure)."""
-    # Same construction as baas/core/passwords.py (other PasswordHasher options default).
+    # Same construction as baas/core/auth/passwords.py (other PasswordHasher options default).
     hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
     stored = hasher.hash(PASSWORD)
     tally = _Tally(max_ops=max_ops)

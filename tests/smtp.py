@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from baas.core.mail import Security, SmtpConfig
+from baas.core.messaging.mail import Security, SmtpConfig
 from tests.conftest import free_port
 
 LINK_RE = re.compile(r"https?://[^\s<>\"']+")

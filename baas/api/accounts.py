@@ -6,13 +6,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from baas.api import authschemas as s
 from baas.api.auth import platform_of, require_key, require_user
 from baas.api.clientip import client_ip
 from baas.api.http import no_content, ok, parse_body, parse_optional_body
 from baas.api.routing import Registry
+from baas.api.schemas import auth as s
+from baas.core.auth.sessions import public as public_session
 from baas.core.errors import NotFound
-from baas.core.sessions import public as public_session
 
 route = Registry("auth")
 P = "/v1/projects/{project}/auth"

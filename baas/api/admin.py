@@ -5,10 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from baas.api import authschemas, schemas
 from baas.api.auth import platform_of, require_admin
 from baas.api.http import no_content, ok, page_params, parse_body
 from baas.api.routing import Registry
+from baas.api.schemas import auth as authschemas
+from baas.api.schemas import common as schemas
 
 route = Registry("admin")
 PAGE_QUERY = {"limit": "page size, 1-1000 (default 50)", "cursor": "next_cursor of the last page"}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from baas.core.accounts import Caller
-from baas.core.admins import AdminSession
+from baas.core.auth.accounts import Caller
+from baas.core.data.rules import Access
 from baas.core.errors import Forbidden, Unauthorized
-from baas.core.keys import ProjectKey, looks_like_key
 from baas.core.platform import Platform
-from baas.core.rules import Access
+from baas.core.tenancy.admins import AdminSession
+from baas.core.tenancy.keys import ProjectKey, looks_like_key
 
 
 def platform_of(request: Request) -> Platform:

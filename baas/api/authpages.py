@@ -15,10 +15,10 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from baas.api import authschemas as s
 from baas.api.auth import platform_of
 from baas.api.http import no_content, ok, parse_body
 from baas.api.routing import Registry
+from baas.api.schemas import auth as s
 from baas.core.errors import ApiError, BadRequest
 
 route = Registry("auth")

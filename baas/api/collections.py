@@ -5,12 +5,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from baas.api import collectionschemas as s
 from baas.api.auth import platform_of, require_manager
 from baas.api.http import no_content, ok, parse_body, parse_object
 from baas.api.routing import Registry
+from baas.api.schemas import collections as s
+from baas.core.data.rules import Access
 from baas.core.errors import BadRequest
-from baas.core.rules import Access
 
 route = Registry("collections")
 P = "/v1/projects/{project}/collections"

@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from baas import __version__
-from baas.api import schemas
 from baas.api.routing import Endpoint, Registry
+from baas.api.schemas import common as schemas
 
 route = Registry("meta")
 REASONS = {200: "OK", 201: "Created", 204: "No content", 400: "Bad request",

@@ -12,7 +12,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from baas.api import collectionschemas as s
 from baas.api.auth import platform_of, require_access
 from baas.api.http import (
     JSONResponse,
@@ -24,10 +23,11 @@ from baas.api.http import (
     parse_object,
 )
 from baas.api.routing import Registry
-from baas.core.batch import run_batch
-from baas.core.documents import ListQuery, parse_if_match
+from baas.api.schemas import collections as s
+from baas.core.data.batch import run_batch
+from baas.core.data.documents import ListQuery, parse_if_match
+from baas.core.data.rules import Access
 from baas.core.errors import BadRequest
-from baas.core.rules import Access
 
 route = Registry("documents")
 P = "/v1/projects/{project}/collections/{name}/documents"

@@ -6,10 +6,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from baas.api import schemas
 from baas.api.auth import platform_of
 from baas.api.http import ok
 from baas.api.routing import Registry
+from baas.api.schemas import common as schemas
 from baas.core.errors import Unavailable
 from baas.store import StoreError
 

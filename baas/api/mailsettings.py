@@ -11,7 +11,7 @@ from starlette.responses import Response
 from baas.api.auth import platform_of, require_admin
 from baas.api.http import ok, parse_body
 from baas.api.routing import Registry
-from baas.api.schemas import Strict
+from baas.api.schemas.common import Strict
 
 route = Registry("admin")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from baas.api import schemas
 from baas.api.auth import platform_of, require_key
 from baas.api.http import ok
 from baas.api.routing import Registry
+from baas.api.schemas import common as schemas
 
 route = Registry("projects")
 

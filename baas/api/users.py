@@ -5,10 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from baas.api import authschemas as s
 from baas.api.auth import platform_of, require_manager
 from baas.api.http import no_content, ok, page_params, parse_body
 from baas.api.routing import Registry
+from baas.api.schemas import auth as s
 from baas.core.errors import BadRequest
 
 route = Registry("users")

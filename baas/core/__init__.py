@@ -1,1 +1,3 @@
-"""Domain logic over the store: admins, projects, keys (and later auth, collections)."""
+"""Domain logic over the store, one sub-package per capability: language, tenancy,
+auth, data, messaging; shared pieces (errors, clock, credentials, secretbox, hooks,
+platform) at the top."""

@@ -8,19 +8,19 @@ import logging
 from typing import Any
 
 from baas.core import clock
-from baas.core.accounts import Accounts
-from baas.core.admins import Admins
-from baas.core.collections import CollectionDefs
-from baas.core.documents import Documents
-from baas.core.idempotency import Idempotency
-from baas.core.keys import Keys
-from baas.core.mail import Mailer
-from baas.core.passwords import Hasher
-from baas.core.projectmail import ProjectMail
-from baas.core.projects import Projects, database_name
-from baas.core.recovery import Recovery
+from baas.core.auth.accounts import Accounts
+from baas.core.auth.passwords import Hasher
+from baas.core.auth.recovery import Recovery
+from baas.core.auth.tokens import SigningKeys
+from baas.core.data.collections import CollectionDefs
+from baas.core.data.documents import Documents
+from baas.core.data.idempotency import Idempotency
+from baas.core.messaging.mail import Mailer
+from baas.core.messaging.projectmail import ProjectMail
 from baas.core.secretbox import SecretBox
-from baas.core.signing import SigningKeys
+from baas.core.tenancy.admins import Admins
+from baas.core.tenancy.keys import Keys
+from baas.core.tenancy.projects import Projects, database_name
 from baas.settings import Settings
 from baas.store import Engine, StoreError, create_engine
 

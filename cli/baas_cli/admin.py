@@ -31,7 +31,7 @@ def create(
     """Create an admin account; the password is prompted twice unless --password-stdin."""
     settings = load(config, data_dir=data_dir)
     # Import before prompting: a broken install should fail before the password is typed.
-    bootstrap = import_server("baas.core.bootstrap")
+    bootstrap = import_server("baas.core.tenancy.bootstrap")
     errors = import_server("baas.core.errors")
     with reporting():
         password = read_password(password_stdin, confirm=True)

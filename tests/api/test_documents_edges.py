@@ -12,10 +12,10 @@ import json
 import httpx
 import pytest
 
-from baas.core.documents import ListQuery
+from baas.core.data.documents import ListQuery
+from baas.core.data.rules import Access
 from baas.core.errors import Forbidden
 from baas.core.platform import Platform
-from baas.core.rules import Access
 from baas.settings import Settings
 from tests.api.collections_helpers import (
     OWNER_SCHEMA,

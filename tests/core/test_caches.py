@@ -8,9 +8,9 @@ import asyncio
 
 import pytest
 
-from baas.core.collections import CollectionDefs
+from baas.core.data.collections import CollectionDefs
 from baas.core.errors import Unauthorized
-from baas.core.keys import Keys
+from baas.core.tenancy.keys import Keys
 from baas.store import Engine
 
 TTL = 0.5

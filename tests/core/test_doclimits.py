@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from baas.core.doclimits import (
+from baas.core.data.limits import (
     MAX_ARRAY,
     MAX_BYTES,
     SYSTEM_FIELDS,

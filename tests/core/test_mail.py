@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from baas.core.errors import Unprocessable
-from baas.core.mail import Mailer, MailError, Message, SmtpConfig
-from baas.core.mailtemplates import DEFAULTS, KINDS, Template, check_template, render
-from baas.core.projectmail import ProjectMail
+from baas.core.messaging.mail import Mailer, MailError, Message, SmtpConfig
+from baas.core.messaging.projectmail import ProjectMail
+from baas.core.messaging.templates import DEFAULTS, KINDS, Template, check_template, render
 from baas.core.secretbox import SecretBox
 from baas.settings import Settings, load_settings
 from baas.store import Engine

@@ -1,4 +1,4 @@
-"""Language expressions compiled to store filters (baas.core.query).
+"""Language expressions compiled to store filters (baas.core.language.compiler).
 
 ``language.evaluate`` is the reference: for generated expression text and documents,
 ``evaluate == matches(to_filter(...)) ==`` the SQLite and MongoDB engines' answers.
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from baas.core import language
 from baas.core.language import LanguageError, evaluate, parse
-from baas.core.query import QueryError, check, paths_of, to_filter
+from baas.core.language.compiler import QueryError, check, paths_of, to_filter
 from baas.store import Cmp, Const, Contains, Engine, Has, In, Not, matches
 from baas.store.filters import And, Or
 from tests.store.strategies import PROPERTY_SETTINGS, documents, load, numbers, strings, unload

@@ -12,13 +12,13 @@ import yaml
 
 from baas.core import clock
 from baas.core.clock import normalize_datetime
-from baas.core.errors import BadRequest
-from baas.core.schema import (
+from baas.core.data.schema import (
     MAX_ERRORS,
     Field,
     Schema,
     apply_server_fields,
 )
+from baas.core.errors import BadRequest
 
 EXAMPLE: dict[str, Any] = {"fields": {
     "title": {"type": "string", "required": True, "min_length": 1, "max_length": 200,

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from baas.core import clock
+from baas.core.auth.sessions import Sessions
 from baas.core.errors import Unauthorized
-from baas.core.sessions import Sessions
 from baas.store import Engine
 
 

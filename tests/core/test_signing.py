@@ -12,9 +12,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from baas.core.auth.tokens import SigningKeys, TokenError
 from baas.core.errors import Unavailable
 from baas.core.secretbox import SecretBox, SecretBoxError
-from baas.core.signing import SigningKeys, TokenError
 from baas.store import Engine
 
 ISSUER = "http://baas.test"

@@ -289,7 +289,7 @@ async def test_databases_are_isolated_and_droppable(engine: Engine) -> None:
 
 async def test_sweep_covers_every_project(tmp_path, settings) -> None:
     from baas.core.platform import Platform
-    from baas.core.projects import database_name
+    from baas.core.tenancy.projects import database_name
     from baas.store import IndexSpec as Spec
 
     platform = Platform(settings)

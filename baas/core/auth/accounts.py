@@ -13,13 +13,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from baas.core import clock
-from baas.core.errors import BadRequest, Forbidden, Unauthorized
-from baas.core.onetime import OneTimeTokens
-from baas.core.passwords import Hasher, too_long
-from baas.core.sessions import Sessions
-from baas.core.signing import SigningKeys, TokenError
-from baas.core.throttle import Throttle
-from baas.core.users import (
+from baas.core.auth.onetime import OneTimeTokens
+from baas.core.auth.passwords import Hasher, too_long
+from baas.core.auth.sessions import Sessions
+from baas.core.auth.throttle import Throttle
+from baas.core.auth.tokens import SigningKeys, TokenError
+from baas.core.auth.users import (
     Users,
     check_data,
     check_password,
@@ -27,6 +26,7 @@ from baas.core.users import (
     normalize_email,
     public,
 )
+from baas.core.errors import BadRequest, Forbidden, Unauthorized
 from baas.settings import Settings
 from baas.store import Database
 

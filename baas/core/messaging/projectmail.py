@@ -16,8 +16,8 @@ from dataclasses import asdict
 from typing import Any
 
 from baas.core.errors import Conflict, Unprocessable
-from baas.core.mail import SECURITIES, SmtpConfig, check_address
-from baas.core.mailtemplates import DEFAULTS, KINDS, Template, template_problems
+from baas.core.messaging.mail import SECURITIES, SmtpConfig, check_address
+from baas.core.messaging.templates import DEFAULTS, KINDS, Template, template_problems
 from baas.core.secretbox import SecretBox
 from baas.store import Database, DuplicateKeyError
 

@@ -12,10 +12,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from baas.core.clock import normalize_datetime
-from baas.core.doclimits import INT_MAX, INT_MIN, SYSTEM_FIELDS, is_field_name
+from baas.core.data.limits import INT_MAX, INT_MIN, SYSTEM_FIELDS, is_field_name
 
 if TYPE_CHECKING:
-    from baas.core.schema import Field
+    from baas.core.data.schema import Field
 
 MAX_REFERENCE = 128
 MAX_ERRORS = 100

@@ -1,6 +1,6 @@
 """Models of the collection and document routes, for the OpenAPI document.
 
-Documents are free-form JSON objects checked by ``baas.core.doclimits`` and the
+Documents are free-form JSON objects checked by ``baas.core.data.limits`` and the
 collection's schema, so their bodies are read as plain JSON (``http.parse_json``);
 these models describe them.
 """
@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from baas.api.schemas import Strict
+from baas.api.schemas.common import Strict
 
 RULE = Field(None, description='null: secret key or admin only; "": anyone with the '
                                "publishable key; an expression: allowed where true")

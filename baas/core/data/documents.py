@@ -21,13 +21,13 @@ from itertools import islice
 from typing import Any
 
 from baas.core import clock, language
-from baas.core.collections import CollectionDefs, Definition
 from baas.core.credentials import new_sorted_id
-from baas.core.doclimits import SYSTEM_FIELDS, check_document, check_no_system_fields
+from baas.core.data.collections import CollectionDefs, Definition
+from baas.core.data.limits import SYSTEM_FIELDS, check_document, check_no_system_fields
+from baas.core.data.rules import Access, Decision, decide, list_filter, variables
+from baas.core.data.schema import apply_server_fields
 from baas.core.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, Unavailable
-from baas.core.query import to_filter
-from baas.core.rules import Access, Decision, decide, list_filter, variables
-from baas.core.schema import apply_server_fields
+from baas.core.language.compiler import to_filter
 from baas.store import (
     Collection,
     Database,

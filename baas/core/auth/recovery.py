@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 from urllib.parse import quote
 
-from baas.core.accounts import Accounts, Caller, ProjectAuth
+from baas.core.auth.accounts import Accounts, Caller, ProjectAuth
+from baas.core.auth.onetime import Purpose
+from baas.core.auth.users import check_password, normalize_email, public
 from baas.core.errors import BadRequest, Conflict
-from baas.core.mail import Mailer, Message
-from baas.core.mailtemplates import render
-from baas.core.onetime import Purpose
-from baas.core.projectmail import ProjectMail
-from baas.core.users import check_password, normalize_email, public
+from baas.core.messaging.mail import Mailer, Message
+from baas.core.messaging.projectmail import ProjectMail
+from baas.core.messaging.templates import render
 
 log = logging.getLogger("baas.auth")
 PAGES = {"verify_email": "auth/verify/confirm", "reset_password": "auth/password/reset"}

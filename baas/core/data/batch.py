@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from baas.core.documents import (
+from baas.core.data.documents import (
     Documents,
     duplicate,
     view,

@@ -1,4 +1,4 @@
-"""The filter and rule language: tokenizer, parser, and the Python evaluator.
+"""The filter and rule language: tokenizer, parser and syntax tree.
 
 One small hand-written recursive-descent parser (shared/API.md) so that every
 engine compiles the same tree and every error names a 1-based column. Precedence,
@@ -24,8 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from baas.store.filters import ascii_fold
-
 Scalar = str | int | float | bool | None
 CompareOp = Literal["=", "!=", "<", "<=", ">", ">=", "in", "has", "~", "!~"]
 
@@ -43,7 +41,6 @@ KEYWORDS = {"true": True, "false": False, "null": None}
 NOT_NUMBERS = frozenset({"NaN", "Infinity"})
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
-_MISSING = object()
 _NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?P<frac>\.[0-9]+)?(?P<exp>[eE][+-]?[0-9]+)?")
 _WORD_RE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$.]*")
 _SYMBOLS = ("&&", "||", "!=", "!~", "<=", ">=", "!", "=", "<", ">", "~", "(", ")", "[", "]", ",")
@@ -386,90 +383,3 @@ def parse_sort(text: str) -> list[tuple[str, int]]:
             raise LanguageError(f"more than {MAX_SORT_KEYS} sort keys", start)
         result.append((path, direction))
     return result
-
-
-def _operands(node: Node) -> list[Operand | ListLit]:
-    if isinstance(node, Compare):
-        return [node.left, node.right]
-    if isinstance(node, Not):
-        return _operands(node.item)
-    return [operand for item in node.items for operand in _operands(item)]
-
-
-def variables(node: Node) -> set[str]:
-    """Every variable a node reads, e.g. ``{"auth.id", "now", "data.owner"}``."""
-    return {".".join((o.name, *o.parts)) for o in _operands(node) if isinstance(o, Var)}
-
-
-def paths(node: Node) -> set[str]:
-    """Every document field path a node reads."""
-    return {".".join(o.parts) for o in _operands(node) if isinstance(o, Path)}
-
-
-def _walk(current: Any, parts: tuple[str, ...]) -> Any:
-    for part in parts:
-        if not isinstance(current, dict) or part not in current:
-            return _MISSING
-        current = current[part]
-    return current
-
-
-def _resolve(operand: Operand, document: dict[str, Any], bound: dict[str, Any]) -> Any:
-    if isinstance(operand, Lit):
-        return operand.value
-    if isinstance(operand, Path):
-        return _walk(document, operand.parts)
-    if operand.name == "data":
-        return _walk(bound.get("data", _MISSING), operand.parts)
-    return bound.get(".".join((operand.name, *operand.parts)), _MISSING)
-
-
-def _kind(value: Any) -> str:
-    """The scalar type of a value, or "" for null, missing, arrays and objects."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return "string" if isinstance(value, str) else ""
-
-
-def _compare(op: str, left: Any, right: Any) -> bool:
-    if op == "has":
-        return isinstance(left, list) and any(_compare("=", item, right) for item in left)
-    kind = _kind(left)
-    if not kind or kind != _kind(right):
-        return False
-    if op in ("~", "!~"):
-        if kind != "string":
-            return False
-        return (ascii_fold(right) in ascii_fold(left)) == (op == "~")
-    if op in ("=", "!="):
-        return bool(left == right) == (op == "=")
-    return kind != "boolean" and bool(ORDER_OPS[op](left, right))
-
-
-def evaluate(node: Node, document: dict[str, Any], variables: dict[str, Any]) -> bool:
-    """Evaluate a parsed node against one document, with the language's semantics."""
-    if isinstance(node, And):
-        return all(evaluate(item, document, variables) for item in node.items)
-    if isinstance(node, Or):
-        return any(evaluate(item, document, variables) for item in node.items)
-    if isinstance(node, Not):
-        return not evaluate(node.item, document, variables)
-    left = _resolve(node.left, document, variables)
-    right = node.right
-    if isinstance(right, ListLit):
-        return any(_null_or_compare("=", node.left, left, item, item.value)
-                   for item in right.items)
-    return _null_or_compare(node.op, node.left, left, right,
-                            _resolve(right, document, variables))
-
-
-def _null_or_compare(op: str, left_node: Operand, left: Any,
-                     right_node: Operand, right: Any) -> bool:
-    """A written ``null`` tests nullness; any other comparison goes to ``_compare``."""
-    for written, other in ((right_node, left), (left_node, right)):
-        if isinstance(written, Lit) and written.value is None and op in ("=", "!="):
-            is_null = other is _MISSING or other is None
-            return is_null if op == "=" else not is_null
-    return _compare(op, left, right)

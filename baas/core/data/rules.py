@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from baas.core import clock, language
-from baas.core.collections import Definition, Rule
+from baas.core.data.collections import Definition, Rule
 from baas.core.errors import Forbidden
-from baas.core.query import to_filter
+from baas.core.language.compiler import to_filter
 from baas.store import Filter
 
 SYSTEM_VIEW = ("id", "created_at", "updated_at", "version")

@@ -34,9 +34,8 @@ from typing import Any
 
 import regex
 
-from baas.core.doclimits import SYSTEM_FIELDS, is_field_name
-from baas.core.errors import BadRequest
-from baas.core.schemacheck import (
+from baas.core.data.limits import SYSTEM_FIELDS, is_field_name
+from baas.core.data.schemacheck import (
     INVALID,
     MAX_ERRORS,
     TYPE_NAMES,
@@ -44,6 +43,7 @@ from baas.core.schemacheck import (
     TooMany,
     field_path,
 )
+from baas.core.errors import BadRequest
 
 TYPES = ("string", "number", "integer", "boolean", "datetime", "array", "object", "reference")
 SCALARS = frozenset({"string", "number", "integer", "boolean", "datetime", "reference"})

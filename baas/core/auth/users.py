@@ -12,9 +12,9 @@ import re
 from typing import Any
 
 from baas.core import clock
+from baas.core.auth.passwords import MAX_BYTES, password_problem, too_long
 from baas.core.credentials import new_sorted_id
 from baas.core.errors import BadRequest, Conflict, NotFound
-from baas.core.passwords import MAX_BYTES, password_problem, too_long
 from baas.store import Cmp, Collection, Database, DuplicateKeyError, Filter, IndexSpec, all_of, eq
 
 COLLECTION = "users"

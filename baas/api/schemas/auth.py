@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictStr
 
-from baas.api.schemas import Strict
+from baas.api.schemas.common import Strict
 
 # Passwords have no length cap here on purpose: the policy (at most 1,024 bytes)
 # answers 400 password_too_long before any hashing, rather than a generic 422.

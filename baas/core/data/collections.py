@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from baas.core import clock, language, query
+from baas.core import clock, language
+from baas.core.data.schema import Schema
 from baas.core.errors import BadRequest, Conflict, NotFound
-from baas.core.schema import Schema
+from baas.core.language import compiler as query
 from baas.store import Database, DuplicateKeyError, IndexSpec, InvalidQuery, StoreError
 
 log = logging.getLogger("baas.collections")

@@ -7,7 +7,7 @@ from typing import Any
 
 from baas.core import clock
 from baas.core.errors import BadRequest, Conflict, NotFound
-from baas.core.keys import Keys
+from baas.core.tenancy.keys import Keys
 from baas.store import Database, DuplicateKeyError, Engine
 
 PROJECT_ID_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")

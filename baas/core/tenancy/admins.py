@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from baas.core import clock
+from baas.core.auth.passwords import Hasher
+from baas.core.auth.throttle import Throttle
+from baas.core.auth.users import check_password, normalize_email
 from baas.core.credentials import hash_secret, new_id, new_secret
 from baas.core.errors import BadRequest, Conflict, Unauthorized
-from baas.core.passwords import Hasher
-from baas.core.throttle import Throttle
-from baas.core.users import check_password, normalize_email
 from baas.store import Database, DuplicateKeyError, IndexSpec, eq
 
 ADMIN_TOKEN_PREFIX = "adm_"  # noqa: S105

@@ -1,0 +1,1 @@
+"""Outgoing messages: the mailer, its templates and per-project mail settings."""

@@ -1,0 +1,1 @@
+"""Who owns what: platform admins, projects, API keys and first-run bootstrap."""
