@@ -23,7 +23,7 @@ from baas.api import (
 )
 from baas.api.docs import build_openapi
 from baas.api.errors import HANDLERS
-from baas.api.middleware import BodyLimit, Metrics, RequestContext
+from baas.api.middleware import BodyLimit, RequestContext
 from baas.api.routing import starlette_routes
 from baas.core.platform import Platform
 from baas.settings import Settings
@@ -37,7 +37,7 @@ REGISTRIES = [documents.route, accounts.route, health.route, collections.route,
 def create_app(settings: Settings, platform: Platform | None = None) -> Starlette:
     platform = platform or Platform(settings)
     endpoints = [e for registry in REGISTRIES for e in registry.endpoints]
-    metrics = Metrics()
+    metrics = platform.metrics  # one registry per process: workers record there too
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

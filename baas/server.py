@@ -17,8 +17,10 @@ from uvicorn.supervisors import Multiprocess
 
 from baas import logs
 from baas.app import create_app
+from baas.core.errors import ApiError
 from baas.core.messaging.mail import Mailer
 from baas.core.platform import Platform
+from baas.core.tenancy import bootstrap
 from baas.settings import Settings, SettingsError, load_settings, unknown_env
 
 log = logging.getLogger("baas.server")
@@ -115,10 +117,11 @@ def serve(settings: Settings, worker_env: Mapping[str, str] | None = None) -> No
 
 
 def prepare(settings: Settings) -> None:
-    """Open and close the platform once before the workers start, so the data folder,
-    the master key file and the platform's tables and indexes exist and the workers
-    never race to create them. A bad setting (e.g. the master key) is a SettingsError;
-    anything else that stops start-up exits with uvicorn's start-up failure status."""
+    """Open and close the platform once before the workers start, so the data folder
+    and the master key file exist and every database is migrated (the workers then
+    only read each migration record). A bad setting (e.g. the master key) is a
+    SettingsError; anything else that stops start-up exits with uvicorn's start-up
+    failure status."""
 
     async def _once() -> None:
         platform = Platform(settings)
@@ -167,3 +170,16 @@ def worker_app() -> Starlette:
 
 def where_data(settings: Settings) -> str:
     return str(settings.data_dir.resolve()) if settings.engine == "sqlite" else "mongodb"
+
+
+class AdminRefused(Exception):
+    """``create_admin`` was refused (a bad email, a weak password, a taken address)."""
+
+
+def create_admin(settings: Settings, email: str, password: str) -> dict[str, Any]:
+    """Create a platform admin straight in the store (``baas admin create``); the CLI's
+    entry point, so it needs nothing of the core but this."""
+    try:
+        return asyncio.run(bootstrap.create_admin(settings, email, password))
+    except ApiError as exc:
+        raise AdminRefused(exc.message) from None

@@ -91,6 +91,16 @@ class Settings(BaseSettings):
     ttl_sweep_seconds: float = Field(
         60.0, gt=0, le=86400, description="How often expired records (TTL indexes) are removed."
     )
+    change_retention_seconds: int = Field(
+        86400, ge=60, le=30 * 86400,
+        description="How long document change records are kept for resuming (seconds); an "
+                    "older position is answered as expired.",
+    )
+    idempotency_lease_seconds: float = Field(
+        10.0, ge=0.5, le=30,
+        description="How long a request holds its Idempotency-Key before a retry may take "
+                    "it over (seconds); a retry never waits longer.",
+    )
     access_token_ttl: int = Field(
         900, ge=60, le=3600, description="Lifetime of a user's access token (seconds)."
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-import httpx
+import httpx2
 
 from bench import profile, seed, wrk
 from bench.measure import Result, Sample, module_once, repeat, wrk_once
@@ -81,7 +81,7 @@ class Ctx:
 
 
 async def _relogin(seeded: seed.Seeded, user: seed.User) -> None:
-    async with httpx.AsyncClient(base_url=seeded.url, timeout=60) as client:
+    async with httpx2.AsyncClient(base_url=seeded.url, timeout=60) as client:
         await seed.login(client, seeded, user)
 
 
@@ -219,7 +219,7 @@ def refresh(ctx: Ctx) -> None:
 
 
 async def _anonymous_sessions(seeded: seed.Seeded, count: int) -> list[str]:
-    async with httpx.AsyncClient(base_url=seeded.url, timeout=60) as client:
+    async with httpx2.AsyncClient(base_url=seeded.url, timeout=60) as client:
         tokens = []
         for _ in range(count):
             answer = await client.post(seeded.project_path + "/auth/anonymous",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 PROJECT = "bench"
 ADMIN_EMAIL = "admin@bench.example"
@@ -87,14 +87,14 @@ def create_admin(env: dict[str, str], data_dir: Path) -> None:
         raise RuntimeError(f"baas admin create failed: {made.stderr.strip()}")
 
 
-def expect(answer: httpx.Response, status: int) -> dict[str, Any]:
+def expect(answer: httpx2.Response, status: int) -> dict[str, Any]:
     if answer.status_code != status:
         raise RuntimeError(f"{answer.request.method} {answer.request.url.path}: "
                            f"{answer.status_code} {answer.text[:300]}")
     return dict(answer.json()) if answer.content else {}
 
 
-async def login(client: httpx.AsyncClient, seeded: Seeded, user: User) -> dict[str, Any]:
+async def login(client: httpx2.AsyncClient, seeded: Seeded, user: User) -> dict[str, Any]:
     body = expect(await client.post(f"{seeded.project_path}/auth/login",
                                     json={"email": user.email, "password": PASSWORD},
                                     headers={"apikey": seeded.pk}), 200)
@@ -106,7 +106,7 @@ async def login(client: httpx.AsyncClient, seeded: Seeded, user: User) -> dict[s
 async def setup(url: str, sizes: list[int], log: Any = print, in_flight: int = 4) -> Seeded:
     """``in_flight`` batches at a time (1 on the nx-27017 stand-in, which fails
     concurrent transactions: see docs/architecture.md, stand-in deviations)."""
-    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+    async with httpx2.AsyncClient(base_url=url, timeout=120) as client:
         token = expect(await client.post("/v1/admin/login", json={
             "email": ADMIN_EMAIL, "password": PASSWORD}), 200)["token"]
         made = expect(await client.post("/v1/admin/projects", json={"id": PROJECT},
@@ -128,7 +128,7 @@ async def setup(url: str, sizes: list[int], log: Any = print, in_flight: int = 4
         return seeded
 
 
-async def _fill(client: httpx.AsyncClient, seeded: Seeded, name: str, size: int,
+async def _fill(client: httpx2.AsyncClient, seeded: Seeded, name: str, size: int,
                 log: Any, in_flight: int) -> None:
     """``size`` documents, alternately ann's and bob's, 100 per batch."""
     path = seeded.collection_path(name) + ":batch"
@@ -155,7 +155,7 @@ async def _fill(client: httpx.AsyncClient, seeded: Seeded, name: str, size: int,
             log(f"  seeded {name}: {done:,}/{size:,} ({time.monotonic() - started:.0f} s)")
 
 
-async def _wait_indexes(client: httpx.AsyncClient, seeded: Seeded, names: list[str]) -> None:
+async def _wait_indexes(client: httpx2.AsyncClient, seeded: Seeded, names: list[str]) -> None:
     deadline = time.monotonic() + 300
     for name in names:
         while True:

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PYTHON = sys.executable
@@ -98,8 +98,8 @@ class Service:
             if self.ready_path is None:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return True
-            return httpx.get(self.url + self.ready_path, timeout=2).status_code == 200
-        except (OSError, httpx.HTTPError):
+            return httpx2.get(self.url + self.ready_path, timeout=2).status_code == 200
+        except (OSError, httpx2.HTTPError):
             return False
 
     def tail(self, lines: int = 20) -> str:

@@ -1,7 +1,7 @@
 """Load from a separate process: wrk (Debian's ``wrk``) with bench/lua/request.lua.
 
 wrk, not a Python load generator: on two cores the generator shares the machine with
-the server, and wrk spends a small fraction of the CPU per request that an asyncio+httpx
+the server, and wrk spends a small fraction of the CPU per request that an asyncio+httpx2
 client would, so the server, not the client, is what runs out first.
 """
 

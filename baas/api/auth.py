@@ -1,15 +1,27 @@
-"""Who is calling: credential parsing for admin routes and project routes."""
+"""Who is calling, over HTTP: the credentials read once from the headers, resolved by
+``baas.core.callers`` against the route's declared guard, and kept on the request
+(``request.scope["baas.caller"]``).
+
+The dispatcher (``routing.starlette_routes``) calls ``resolve`` before a guarded handler
+runs; the handler reads what it needs with ``caller_of``, ``access_of``, ``user_of``,
+``admin_of`` or ``key_of`` and keeps only ownership checks of its own.
+"""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 
-from baas.core.auth.accounts import Caller
+from baas.core.auth.accounts import Caller as SignedInUser
+from baas.core.callers import Caller, Guard
 from baas.core.data.rules import Access
-from baas.core.errors import Forbidden, Unauthorized
+from baas.core.errors import Unauthorized
 from baas.core.platform import Platform
 from baas.core.tenancy.admins import AdminSession
-from baas.core.tenancy.keys import ProjectKey, looks_like_key
+from baas.core.tenancy.keys import ProjectKey
+
+# Where the resolved caller is kept in the ASGI scope: a scope key, because
+# ``request.state`` builds an object per request and costs more than the lookup it saves.
+CALLER = "baas.caller"
 
 
 def platform_of(request: Request) -> Platform:
@@ -17,100 +29,58 @@ def platform_of(request: Request) -> Platform:
     return platform
 
 
-def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
+def bearer(header: str) -> str:
+    """The value of an ``Authorization: Bearer <value>`` header."""
     scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value:
         raise Unauthorized("the Authorization header must be 'Bearer <token>'",
                            code="invalid_authorization")
-    return value.strip()
+    return value
 
 
-async def require_admin(request: Request) -> AdminSession:
-    token = bearer(request)
-    if token is None:
-        if request.headers.get("apikey"):
-            raise Forbidden("project keys cannot call admin routes; use an admin token "
-                            "from POST /v1/admin/login", code="admin_token_required")
-        raise Unauthorized("this route needs an admin token: Authorization: Bearer <token>",
-                           code="missing_credentials")
-    if looks_like_key(token):
-        raise Forbidden("project keys cannot call admin routes; use an admin token "
-                        "from POST /v1/admin/login", code="admin_token_required")
-    session = await platform_of(request).admins.authenticate(token)
-    request.state.admin = session
-    return session
-
-
-async def require_key(request: Request, project: str) -> ProjectKey:
-    """The project key sent as ``apikey`` or as a bearer token."""
-    key = request.headers.get("apikey")
-    token = bearer(request)
-    if key is None and token is not None and looks_like_key(token):
-        key = token
-    if key is None:
-        raise Unauthorized("this route needs the project's API key in the 'apikey' header",
-                           code="missing_api_key")
-    # The key is checked before the project is looked up, so a caller without a
-    # valid key cannot learn which projects exist.
-    found = await platform_of(request).keys.authenticate(project, key)
-    request.state.key = found
-    return found
-
-
-async def require_user(request: Request, project: str, *, live: bool = True) -> Caller:
-    """A signed-in end user: the project key in ``apikey`` plus a user access token.
-
-    ``live`` (account routes) also checks that the session is still open and the user
-    enabled; otherwise the token alone is trusted until it expires.
-    """
-    if request.headers.get("apikey") is None:
-        raise Unauthorized("this route needs the project's API key in the 'apikey' header "
-                           "as well as the user's access token", code="missing_api_key")
-    await require_key(request, project)
-    token = bearer(request)
-    if token is None or looks_like_key(token):
-        raise Unauthorized("sign in first: this route needs a user access token "
-                           "(Authorization: Bearer <access_token>)", code="missing_credentials")
-    caller = await platform_of(request).accounts.authenticate(project, token, live=live)
-    request.state.user = caller
+async def resolve(request: Request, guard: Guard) -> Caller:
+    """Resolve the caller of ``request`` for ``guard`` (once) and keep it on the request."""
+    headers = request.headers
+    apikey = headers.get("apikey")
+    header = headers.get("authorization")
+    token = None
+    # A user route without an apikey is refused for that before the Authorization header
+    # is looked at, so a malformed one is only reported where it is the first problem.
+    if header is not None and not (guard is Guard.user and apikey is None):
+        token = bearer(header)
+    caller = await platform_of(request).callers.resolve(
+        guard, request.path_params.get("project"), apikey, token)
+    request.scope[CALLER] = caller
     return caller
 
 
-async def _project_admin(request: Request, project: str) -> bool:
-    """True when the caller sends an admin token (checked, and the project exists)."""
-    token = bearer(request)
-    if token is None or looks_like_key(token) or request.headers.get("apikey") is not None:
-        return False
-    await require_admin(request)
-    await platform_of(request).projects.get(project)
-    return True
+def caller_of(request: Request) -> Caller:
+    """The caller ``resolve`` found for this request's guarded route."""
+    caller: Caller = request.scope[CALLER]
+    return caller
 
 
-async def require_manager(request: Request, project: str) -> None:
-    """A secret key of ``project``, or an admin token (user management, settings)."""
-    if await _project_admin(request, project):
-        return
-    key = await require_key(request, project)
-    if key.kind != "secret":
-        raise Forbidden("this route needs a secret key (sk_...) or an admin token; "
-                        "publishable keys cannot manage users", code="secret_key_required")
+def access_of(request: Request) -> Access:
+    return caller_of(request).access
 
 
-async def require_access(request: Request, project: str) -> Access:
-    """The caller of a document route: an admin token or a secret key (trusted, rules
-    do not apply), or a publishable key with an optional user access token."""
-    if await _project_admin(request, project):
-        return Access(trusted=True)
-    key = await require_key(request, project)
-    if key.kind == "secret":
-        return Access(trusted=True, key_id=key.id)
-    token = bearer(request)
-    if token is None or looks_like_key(token):
-        return Access(trusted=False, key_id=key.id)
-    # Data routes trust the access token until it expires (no session read per request).
-    caller = await platform_of(request).accounts.authenticate(project, token, live=False)
-    request.state.user = caller
-    return Access(trusted=False, user_id=caller.user_id, role=caller.role, key_id=key.id)
+def user_of(request: Request) -> SignedInUser:
+    user = caller_of(request).user
+    if user is None:  # a route reading the user must declare Guard.user
+        raise RuntimeError("the route reads a signed-in user but does not declare Guard.user")
+    return user
+
+
+def admin_of(request: Request) -> AdminSession:
+    admin = caller_of(request).admin
+    if admin is None:
+        raise RuntimeError("the route reads an admin but does not declare Guard.admin")
+    return admin
+
+
+def key_of(request: Request) -> ProjectKey:
+    key = caller_of(request).key
+    if key is None:
+        raise RuntimeError("the route reads a project key but does not declare Guard.key")
+    return key

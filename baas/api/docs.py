@@ -14,12 +14,23 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from baas import __version__
 from baas.api.routing import Endpoint, Registry
 from baas.api.schemas import common as schemas
+from baas.core.callers import Guard
 
 route = Registry("meta")
 REASONS = {200: "OK", 201: "Created", 204: "No content", 400: "Bad request",
            401: "Unauthorized", 403: "Forbidden", 404: "Not found", 409: "Conflict",
            413: "Payload too large", 415: "Unsupported media type", 422: "Validation failed",
            429: "Rate limited", 503: "Unavailable"}
+
+# Who may call, per guard, as OpenAPI security requirements (any one entry suffices).
+SECURITY: dict[Guard, list[dict[str, list[str]]]] = {
+    Guard.admin: [{"adminToken": []}],
+    Guard.key: [{"apiKey": []}, {"bearerKey": []}],
+    Guard.user: [{"apiKey": [], "userToken": []}],
+    Guard.manager: [{"apiKey": []}, {"bearerKey": []}, {"adminToken": []}],
+    Guard.access: [{"apiKey": []}, {"bearerKey": []}, {"apiKey": [], "userToken": []},
+                   {"adminToken": []}],
+}
 
 
 def _ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
@@ -51,19 +62,14 @@ def build_openapi(endpoints: list[Endpoint]) -> dict[str, Any]:
             success["content"] = {"application/json": {"schema": _ref(e.response, components)}}
         responses: dict[str, Any] = {str(e.status): success}
         codes = set(e.errors) | ({400, 413, 415, 422} if e.body else set())
-        codes |= {401, 403} if e.auth != "none" else set()
+        codes |= {401, 403} if e.guard is not Guard.none else set()
         for code in sorted(codes):
             responses[str(code)] = {"description": REASONS.get(code, "Error"),
                                     "content": {"application/json": {"schema": error}}}
         op["responses"] = responses
-        if e.auth == "admin":
-            op["security"] = [{"adminToken": []}]
-        elif e.auth == "key":
-            op["security"] = [{"apiKey": []}, {"bearerKey": []}]
-        elif e.auth == "user":
-            op["security"] = [{"apiKey": [], "userToken": []}]
-        elif e.auth == "secret":
-            op["security"] = [{"apiKey": []}, {"bearerKey": []}, {"adminToken": []}]
+        if e.guard is not Guard.none:
+            op["security"] = [dict(scheme) for scheme in SECURITY[e.guard]]
+            op["x-baas-guard"] = e.guard.value
         paths.setdefault(e.path, {})[e.method.lower()] = op
     return {
         "openapi": "3.1.0",

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from baas.api.auth import platform_of, require_access
+from baas.api.auth import access_of, platform_of
 from baas.api.http import (
     JSONResponse,
     is_number,
@@ -24,8 +24,10 @@ from baas.api.http import (
 )
 from baas.api.routing import Registry
 from baas.api.schemas import collections as s
+from baas.core.callers import Guard
 from baas.core.data.batch import run_batch
 from baas.core.data.documents import ListQuery, parse_if_match
+from baas.core.data.idempotency import Claim
 from baas.core.data.rules import Access
 from baas.core.errors import BadRequest
 
@@ -56,10 +58,11 @@ def _document(document: dict[str, Any], status: int = 200) -> Response:
 
 
 @route("GET", P, "List documents the caller may read: filter, sort, paging, projection",
-       auth="key", response=s.DocumentList, query=LIST_QUERY, errors=(400, 401, 403, 404, 503))
+       guard=Guard.access, response=s.DocumentList, query=LIST_QUERY,
+       errors=(400, 401, 403, 404, 503))
 async def list_documents(request: Request) -> Response:
     project, name = _where(request)
-    access = await require_access(request, project)
+    access = access_of(request)
     limit, cursor = page_params(request)
     params = request.query_params
     offset = params.get("offset")
@@ -74,17 +77,19 @@ async def list_documents(request: Request) -> Response:
     return ok(await platform_of(request).documents.list(project, name, access, query))
 
 
-@route("POST", P, "Create a document (Idempotency-Key replays the first answer)", auth="key",
-       body=s.Document, response=s.Document, status=201, errors=WRITE_ERRORS)
+@route("POST", P, "Create a document (Idempotency-Key replays the first answer)",
+       guard=Guard.access, body=s.Document, response=s.Document, status=201, errors=WRITE_ERRORS)
 async def create_document(request: Request) -> Response:
     project, name = _where(request)
-    access = await require_access(request, project)
+    access = access_of(request)
     body = await parse_object(request, what="a JSON object of fields",
                               code="invalid_document")
     platform = platform_of(request)
 
-    async def create() -> tuple[int, dict[str, Any]]:
-        return 201, await platform.documents.create(project, name, access, body)
+    async def create(claim: Claim | None) -> tuple[int, dict[str, Any]]:
+        complete = None if claim is None else claim.completion(201)
+        return 201, await platform.documents.create(project, name, access, body,
+                                                    complete=complete)
 
     status, document = await _once(request, project, access, f"POST {name}/documents", body,
                                    create)
@@ -92,12 +97,13 @@ async def create_document(request: Request) -> Response:
 
 
 async def _once(request: Request, project: str, access: Access, route_name: str, body: Any,
-                action: Callable[[], Awaitable[tuple[int, dict[str, Any]]]]
+                action: Callable[[Claim | None], Awaitable[tuple[int, dict[str, Any]]]]
                 ) -> tuple[int, dict[str, Any]]:
-    """Run ``action``, or replay its first answer when an Idempotency-Key repeats."""
+    """Run ``action``, or replay its first answer when an Idempotency-Key repeats; the
+    key's claim is bound into the action's own write."""
     key = request.headers.get("idempotency-key")
     if key is None:
-        return await action()
+        return await action(None)
     if not access.trusted and access.user_id is None:
         # Every anonymous caller of a key would share one scope, and could replay
         # each other's answers.
@@ -107,18 +113,18 @@ async def _once(request: Request, project: str, access: Access, route_name: str,
         project, f"{route_name} {access.identity}", key, body, action)
 
 
-@route("GET", ONE, "Read a document (404 also when the rules hide it)", auth="key",
+@route("GET", ONE, "Read a document (404 also when the rules hide it)", guard=Guard.access,
        response=s.Document, errors=(401, 403, 404))
 async def get_document(request: Request) -> Response:
     project, name = _where(request)
-    access = await require_access(request, project)
+    access = access_of(request)
     return _document(await platform_of(request).documents.get(
         project, name, access, request.path_params["id"]))
 
 
 async def _write(request: Request, *, replace: bool) -> Response:
     project, name = _where(request)
-    access = await require_access(request, project)
+    access = access_of(request)
     if_match = parse_if_match(request.headers.get("if-match"))
     body = await parse_object(request, what="a JSON object of fields",
                               code="invalid_document")
@@ -128,22 +134,22 @@ async def _write(request: Request, *, replace: bool) -> Response:
 
 
 @route("PATCH", ONE, "Merge-update a document (JSON merge patch; If-Match: <version>)",
-       auth="key", body=s.Document, response=s.Document, errors=WRITE_ERRORS)
+       guard=Guard.access, body=s.Document, response=s.Document, errors=WRITE_ERRORS)
 async def update_document(request: Request) -> Response:
     return await _write(request, replace=False)
 
 
-@route("PUT", ONE, "Replace a document's fields (If-Match: <version>)", auth="key",
+@route("PUT", ONE, "Replace a document's fields (If-Match: <version>)", guard=Guard.access,
        body=s.Document, response=s.Document, errors=WRITE_ERRORS)
 async def replace_document(request: Request) -> Response:
     return await _write(request, replace=True)
 
 
-@route("DELETE", ONE, "Delete a document (If-Match: <version>)", auth="key", status=204,
+@route("DELETE", ONE, "Delete a document (If-Match: <version>)", guard=Guard.access, status=204,
        errors=(400, 401, 403, 404, 409, 412))
 async def delete_document(request: Request) -> Response:
     project, name = _where(request)
-    access = await require_access(request, project)
+    access = access_of(request)
     if_match = parse_if_match(request.headers.get("if-match"))
     await platform_of(request).documents.delete(project, name, access,
                                                 request.path_params["id"], if_match=if_match)
@@ -151,17 +157,18 @@ async def delete_document(request: Request) -> Response:
 
 
 @route("POST", P + ":batch", "Up to 100 creates, updates, replaces and deletes, all or "
-       "nothing", auth="key", body=s.Batch, response=s.BatchResults, errors=WRITE_ERRORS)
+       "nothing", guard=Guard.access, body=s.Batch, response=s.BatchResults, errors=WRITE_ERRORS)
 async def batch_documents(request: Request) -> Response:
     project, name = _where(request)
-    access = await require_access(request, project)
+    access = access_of(request)
     body = await parse_json(request)
     if not isinstance(body, dict) or set(body) != {"operations"}:
         raise BadRequest('the body is {"operations": [...]}', code="invalid_batch")
 
-    async def batch() -> tuple[int, dict[str, Any]]:
+    async def batch(claim: Claim | None) -> tuple[int, dict[str, Any]]:
         return 200, await run_batch(platform_of(request).documents, project, name, access,
-                                    body["operations"])
+                                    body["operations"],
+                                    complete=None if claim is None else claim.completion(200))
 
     status, results = await _once(request, project, access, f"POST {name}/documents:batch",
                                   body, batch)

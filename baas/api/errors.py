@@ -25,13 +25,19 @@ def request_id(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", ""))
 
 
+def error_json(rid: str, status: int, code: str, message: str,
+               details: dict[str, Any] | None = None,
+               headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one error shape (docs/api.md), for handlers and pure ASGI middleware alike."""
+    body = {"error": {"status": status, "code": code, "message": message,
+                      "details": details or {}}}
+    return JSONResponse(body, status_code=status, headers={"X-Request-Id": rid, **(headers or {})})
+
+
 def error_response(request: Request, status: int, code: str, message: str,
                    details: dict[str, Any] | None = None,
                    headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"status": status, "code": code, "message": message,
-                      "details": details or {}}}
-    all_headers = {"X-Request-Id": request_id(request), **(headers or {})}
-    return JSONResponse(body, status_code=status, headers=all_headers)
+    return error_json(request_id(request), status, code, message, details, headers)
 
 
 async def api_error(request: Request, exc: Exception) -> JSONResponse:

@@ -35,5 +35,5 @@ async def ready(request: Request) -> Response:
 
 @route("GET", "/metrics", "Prometheus metrics in the text exposition format")
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics.registry),
+    return Response(generate_latest(platform_of(request).metrics.registry),
                     media_type=CONTENT_TYPE_LATEST)

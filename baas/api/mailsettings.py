@@ -8,10 +8,11 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr
 from starlette.requests import Request
 from starlette.responses import Response
 
-from baas.api.auth import platform_of, require_admin
+from baas.api.auth import platform_of
 from baas.api.http import ok, parse_body
 from baas.api.routing import Registry
 from baas.api.schemas.common import Strict
+from baas.core.callers import Guard
 
 route = Registry("admin")
 
@@ -65,19 +66,17 @@ class MailSettings(BaseModel):
 
 
 @route("GET", "/v1/admin/projects/{project}/mail",
-       "Read a project's mail settings (never the SMTP password)", auth="admin",
+       "Read a project's mail settings (never the SMTP password)", guard=Guard.admin,
        response=MailSettings, errors=(404,))
 async def get_mail_settings(request: Request) -> Response:
-    await require_admin(request)
     project = await platform_of(request).projects.get(request.path_params["project"])
     return ok(await platform_of(request).project_mail(project["id"]).get())
 
 
 @route("PUT", "/v1/admin/projects/{project}/mail",
-       "Set a project's SMTP server and email templates", auth="admin",
+       "Set a project's SMTP server and email templates", guard=Guard.admin,
        body=MailSettingsUpdate, response=MailSettings, errors=(404,))
 async def put_mail_settings(request: Request) -> Response:
-    await require_admin(request)
     body = await parse_body(request, MailSettingsUpdate)
     project = await platform_of(request).projects.get(request.path_params["project"])
     smtp = body.smtp.model_dump() if body.smtp is not None else None

@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
 import time
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from baas.api.errors import error_json
+from baas.metrics import Metrics
 
 log = logging.getLogger("baas.access")
 INBOUND_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-class Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter("baas_http_requests_total", "HTTP requests",
-                                ["method", "route", "status"], registry=self.registry)
-        self.latency = Histogram("baas_http_request_seconds", "HTTP request latency",
-                                 ["method", "route"], registry=self.registry)
+def _with_request_id(message: Message, rid: str) -> Message:
+    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+    headers.append((b"x-request-id", rid.encode()))
+    return {**message, "headers": headers}
 
 
 class RequestContext:
-    """Give every request an id (kept from a sane X-Request-Id), log it, count it."""
+    """Give every request an id (kept from a sane X-Request-Id), log it, count it.
+    A WebSocket session gets an id too, but is logged and counted as a session (how it
+    ended), never as an HTTP request: it sends no HTTP status."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -39,6 +38,12 @@ class RequestContext:
         inbound = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
         rid = inbound if INBOUND_ID.match(inbound) else secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = rid
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send, rid)
+        else:
+            await self._http(scope, receive, send, rid)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
         started = time.perf_counter()
         status = 500
 
@@ -46,24 +51,54 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", [])
-                           if k.lower() != b"x-request-id"]
-                headers.append((b"x-request-id", rid.encode()))
-                message = {**message, "headers": headers}
+                message = _with_request_id(message, rid)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("endpoint"), "__name__", None) or "unmatched"
-            method = scope.get("method", "WS")
+            route = _route(scope)
+            method = scope.get("method", "")
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
             log.info("request", extra={
                 "request_id": rid, "method": method, "path": scope.get("path"),
                 "status": status, "ms": round(elapsed * 1000, 2),
             })
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
+        started = time.perf_counter()
+        outcome = "disconnected"  # the client left before the app answered the handshake
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal outcome
+            if message["type"] == "websocket.accept":
+                outcome = "accepted"
+                message = _with_request_id(message, rid)
+            elif message["type"] in ("websocket.close", "websocket.http.response.start"):
+                if outcome != "accepted":
+                    outcome = "rejected"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except BaseException:
+            outcome = "error"
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route(scope)
+            self.metrics.websockets.labels(route, outcome).inc()
+            self.metrics.websocket_duration.labels(route).observe(elapsed)
+            log.info("websocket", extra={
+                "request_id": rid, "path": scope.get("path"), "outcome": outcome,
+                "ms": round(elapsed * 1000, 2),
+            })
+
+
+def _route(scope: Scope) -> str:
+    return getattr(scope.get("endpoint"), "__name__", None) or "unmatched"
 
 
 class BodyLimit:
@@ -99,20 +134,14 @@ class BodyLimit:
             await self._reject(scope, send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
-        rid = scope.get("state", {}).get("request_id", "")
-        body: dict[str, Any] = {"error": {
-            "status": 413, "code": "payload_too_large",
-            "message": f"the request body is larger than {self.max_bytes} bytes",
-            "details": {"max_bytes": self.max_bytes},
-        }}
-        payload = json.dumps(body).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(payload)).encode()),
-            (b"x-request-id", rid.encode()),
-            (b"connection", b"close"),
-        ]})
-        await send({"type": "http.response.body", "body": payload})
+        rid = str(scope.get("state", {}).get("request_id", ""))
+        response = error_json(
+            rid, 413, "payload_too_large",
+            f"the request body is larger than {self.max_bytes} bytes",
+            {"max_bytes": self.max_bytes}, {"Connection": "close"})
+        await send({"type": "http.response.start", "status": response.status_code,
+                    "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
 
 
 class BodyTooLarge(Exception):

@@ -5,19 +5,20 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from baas.api.auth import platform_of, require_key
+from baas.api.auth import key_of, platform_of
 from baas.api.http import ok
 from baas.api.routing import Registry
 from baas.api.schemas import common as schemas
+from baas.core.callers import Guard
 
 route = Registry("projects")
 
 
 @route("GET", "/v1/projects/{project}", "The project a key belongs to, and the key's kind",
-       auth="key", response=schemas.ProjectInfo, errors=(401,))
+       guard=Guard.key, response=schemas.ProjectInfo, errors=(401,))
 async def project_info(request: Request) -> Response:
     project_id = request.path_params["project"]
-    key = await require_key(request, project_id)
+    key = key_of(request)
     project = await platform_of(request).projects.get(project_id)
     return ok({"id": project["id"], "name": project["name"], "caller": {"kind": key.kind}})
 

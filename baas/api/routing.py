@@ -1,8 +1,13 @@
-"""A small route registry: each endpoint is declared once with the models that
-validate and describe it, and becomes both a Starlette route and an OpenAPI entry."""
+"""A small route registry: each endpoint is declared once with its guard and the models
+that validate and describe it, and becomes both a Starlette route and an OpenAPI entry.
+
+The guard is enforced here, from the declaration: the dispatcher resolves the caller once
+(``baas.api.auth.resolve``) before a guarded handler runs, so handlers hold no credential
+checks of their own, only ownership checks."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -10,6 +15,9 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from baas.api.auth import resolve
+from baas.core.callers import Guard
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -21,7 +29,7 @@ class Endpoint:
     handler: Handler
     summary: str
     tag: str
-    auth: str = "none"  # none | admin | key | user (key + access token) | secret
+    guard: Guard = Guard.none
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
@@ -34,11 +42,15 @@ class Registry:
         self.tag = tag
         self.endpoints: list[Endpoint] = []
 
-    def __call__(self, method: str, path: str, summary: str, **options: object
-                 ) -> Callable[[Handler], Handler]:
+    def __call__(self, method: str, path: str, summary: str, *, guard: Guard = Guard.none,
+                 **options: object) -> Callable[[Handler], Handler]:
+        if guard not in (Guard.none, Guard.admin) and "{project}" not in path:
+            raise ValueError(f"{method} {path}: guard {guard.name} needs a {{project}} in the path")
+
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
-                Endpoint(method, path, handler, summary, self.tag, **options)  # type: ignore[arg-type]
+                Endpoint(method, path, handler, summary, self.tag, guard,
+                         **options)  # type: ignore[arg-type]
             )
             return handler
 
@@ -54,9 +66,24 @@ def starlette_routes(endpoints: list[Endpoint]) -> list[Route]:
     """
     by_path: dict[str, dict[str, Handler]] = {}
     for e in endpoints:
-        by_path.setdefault(e.path, {})[e.method] = e.handler
+        by_path.setdefault(e.path, {})[e.method] = guarded(e)
     return [Route(path, _dispatch(handlers), methods=list(handlers), name=path)
             for path, handlers in by_path.items()]
+
+
+def guarded(endpoint: Endpoint) -> Handler:
+    """The endpoint's handler behind its guard: the caller is resolved first and kept on
+    the request (``auth.caller_of(request)``). Unguarded handlers are used as they are."""
+    handler, guard = endpoint.handler, endpoint.guard
+    if guard is Guard.none:
+        return handler
+
+    @functools.wraps(handler)  # metrics and logs name the handler, not this wrapper
+    async def checked(request: Request) -> Response:
+        await resolve(request, guard)
+        return await handler(request)
+
+    return checked
 
 
 def _dispatch(handlers: dict[str, Handler]) -> Handler:

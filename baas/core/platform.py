@@ -7,20 +7,25 @@ import contextlib
 import logging
 from typing import Any
 
-from baas.core import clock
+from baas.core import clock, migrations
 from baas.core.auth.accounts import Accounts
 from baas.core.auth.passwords import Hasher
 from baas.core.auth.recovery import Recovery
 from baas.core.auth.tokens import SigningKeys
+from baas.core.callers import Callers
+from baas.core.data.changes import Changes
 from baas.core.data.collections import CollectionDefs
 from baas.core.data.documents import Documents
 from baas.core.data.idempotency import Idempotency
+from baas.core.data.writes import Writes
+from baas.core.hooks import Hooks
 from baas.core.messaging.mail import Mailer
 from baas.core.messaging.projectmail import ProjectMail
 from baas.core.secretbox import SecretBox
 from baas.core.tenancy.admins import Admins
 from baas.core.tenancy.keys import Keys
 from baas.core.tenancy.projects import Projects, database_name
+from baas.metrics import Metrics
 from baas.settings import Settings
 from baas.store import Engine, StoreError, create_engine
 
@@ -32,6 +37,9 @@ class Platform:
     def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
         self.settings = settings
         self.engine = engine or create_engine(settings)
+        # Capabilities attach to project_created/project_deleted/change_committed here.
+        self.hooks = Hooks()
+        self.metrics = Metrics()
         self.hasher = Hasher(
             settings.argon2_time_cost, settings.argon2_memory_kib,
             settings.argon2_parallelism, settings.hash_threads,
@@ -48,15 +56,19 @@ class Platform:
         self.recovery = Recovery(self.accounts, self.mailer, self.project_mail,
                                  self._project_name)
         self.collections = CollectionDefs(self.projects.database, settings.cache_seconds)
+        self.writes = Writes(self.projects.database, self.hooks)
+        self.changes = Changes(self.projects.database, settings.change_retention_seconds)
         self.documents = Documents(self.projects.database, self.collections,
-                                   settings.query_timeout_ms, self._email_of)
-        self.idempotency = Idempotency(self.projects.database)
+                                   settings.query_timeout_ms, self._email_of,
+                                   writes=self.writes)
+        self.idempotency = Idempotency(self.projects.database,
+                                       settings.idempotency_lease_seconds)
+        self.callers = Callers(self.admins, self.keys, self.accounts, self.projects)
 
     async def open(self, background: bool = True) -> None:
         await self.engine.open()
         _ = self.box  # a bad or unreadable master key stops start-up with a clear message
-        await self.admins.setup()
-        await self.keys.setup()
+        await self.migrate()
         if background:
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="ttl-sweeper")
 
@@ -95,22 +107,49 @@ class Platform:
             return None
         return user.get("email")
 
+    async def migrate(self) -> None:
+        """Bring the platform database, then every project's, to the latest migration
+        (a read each when they are there already), so no request runs setup DDL."""
+        await migrations.migrate(self.engine.database(PLATFORM_DB), migrations.PLATFORM)
+        cursor: str | None = None
+        while True:
+            projects, cursor = await self.projects.list(limit=500, cursor=cursor)
+            for project in projects:
+                await migrations.migrate(self.projects.database(project["id"]),
+                                         migrations.PROJECT)
+            if cursor is None:
+                return
+
     async def create_project(self, project_id: str, name: str | None
                              ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Create a project and its own indexes at once, here rather than lazily on first
-        use: another process (a worker, a node) that served a deleted project of the
-        same id still thinks them made and would skip them (e.g. unique user emails)."""
+        """Create a project: its record, its database migrated to the latest version,
+        then its first keys (so no key reaches it before its indexes exist, e.g. unique
+        user emails), then ``hooks.project_created``."""
         created = await self.projects.create(project_id, name)
         self.forget_project(project_id)  # this process may know a deleted one, too
-        await self.accounts.project(project_id)  # users, sessions, one-time tokens
-        await self.signing(project_id).setup()
-        await self.idempotency.setup(project_id)
-        return created
+        try:
+            await migrations.migrate(self.projects.database(project_id), migrations.PROJECT)
+        except BaseException:
+            await self.projects.records.delete(project_id)  # nothing else exists yet
+            raise
+        keys = await self.projects.create_default_keys(project_id)
+        await self.hooks.project_created.fire(project_id)
+        return created, keys
+
+    async def delete_project(self, project_id: str) -> None:
+        """Delete a project, its keys and its database, forget what this process cached
+        about it, then fire ``hooks.project_deleted`` (files, realtime, push clean up)."""
+        await self.projects.delete(project_id)
+        self.forget_project(project_id)
+        await self.hooks.project_deleted.fire(project_id)
 
     def forget_project(self, project_id: str) -> None:
+        """Drop this process's caches of a project: signing keys, auth services, parsed
+        collection definitions and the API-key cache."""
         self._signing.pop(project_id, None)
         self.accounts.forget(project_id)
         self.collections.forget(project_id)
+        self.keys.forget()
 
     async def close(self) -> None:
         if self._sweeper is not None:
@@ -142,5 +181,9 @@ class Platform:
                 removed = await self.sweep_once()
                 if removed:
                     log.info("ttl sweep", extra={"removed": removed})
+                pruned = await self.changes.prune_all(
+                    lambda cursor: self.projects.list(limit=500, cursor=cursor))
+                if pruned:
+                    log.info("change records pruned", extra={"removed": pruned})
             except StoreError as exc:
                 log.warning("ttl sweep failed", extra={"error": str(exc)})

@@ -8,6 +8,8 @@ from baas.store.base import (
     BatchFailed,
     BatchOp,
     Change,
+    ChangeRecord,
+    ChangesExpired,
     Collection,
     Database,
     Delete,
@@ -16,6 +18,7 @@ from baas.store.base import (
     Engine,
     IndexSpec,
     Insert,
+    InvalidCursor,
     InvalidDocument,
     InvalidQuery,
     Page,
@@ -23,6 +26,8 @@ from baas.store.base import (
     StoreError,
     StoreUnavailable,
     Update,
+    WriteConflict,
+    Written,
 )
 from baas.store.filters import (
     And,
@@ -61,9 +66,10 @@ def create_engine(settings: Settings) -> Engine:
 
 
 __all__ = [
-    "And", "BatchFailed", "BatchOp", "Change", "Cmp", "Collection", "Const", "Contains",
-    "Database", "Delete", "Document", "DuplicateKeyError", "Engine", "Filter", "FilterError",
-    "Has", "In", "IndexSpec", "Insert", "InvalidDocument", "InvalidQuery", "Not", "Or", "Page",
-    "QueryTimeout", "StoreError", "StoreUnavailable", "Update", "all_of", "create_engine", "eq",
+    "And", "BatchFailed", "BatchOp", "Change", "ChangeRecord", "ChangesExpired", "Cmp",
+    "Collection", "Const", "Contains", "Database", "Delete", "Document", "DuplicateKeyError",
+    "Engine", "Filter", "FilterError", "Has", "In", "IndexSpec", "Insert", "InvalidCursor",
+    "InvalidDocument", "InvalidQuery", "Not", "Or", "Page", "QueryTimeout", "StoreError",
+    "StoreUnavailable", "Update", "WriteConflict", "Written", "all_of", "create_engine", "eq",
     "matches", "sort_documents",
 ]

@@ -47,6 +47,19 @@ class InvalidQuery(StoreError):
     """A filter, sort or cursor the engine cannot run as asked."""
 
 
+class InvalidCursor(InvalidQuery):
+    """A paging cursor that is not the ``next_cursor`` of a page of this query."""
+
+
+class ChangesExpired(StoreError):
+    """A change position older than what the engine still keeps (the retention window,
+    or MongoDB's oplog window): the reader must start again from the current state."""
+
+
+class WriteConflict(StoreError):
+    """A conditional write found its document missing or at another version."""
+
+
 class QueryTimeout(StoreError):
     """A read ran longer than its ``max_time_ms`` and was stopped."""
 
@@ -106,6 +119,37 @@ class Change:
     token: str
 
 
+ChangeOp = Literal["create", "update", "replace", "delete"]
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """One committed document write, as a change feed reader sees it.
+
+    ``before`` and ``after`` are the whole document before and after the write (None
+    for a create's before and a delete's after). ``position`` is opaque: changes of a
+    collection are ordered by it, and ``Database.changes(after=position)`` resumes
+    right after it, on any process or node, until the retention window drops it.
+    """
+
+    collection: str
+    id: str
+    op: ChangeOp
+    before: Document | None
+    after: Document | None
+    position: str
+
+
+@dataclass
+class Written:
+    """What a unit of work committed: one result per operation, and the change records
+    the engine wrote with them (empty where the engine keeps them in its own log and
+    readers get them from ``Database.changes``, i.e. MongoDB)."""
+
+    results: list[Document | None]
+    changes: list[ChangeRecord]
+
+
 @dataclass(frozen=True)
 class Insert:
     collection: str
@@ -119,6 +163,7 @@ class Update:
     set: Document
     unset: tuple[str, ...] = ()
     expected_version: int | None = None
+    replace: bool = False  # recorded as a "replace" change (the whole document was given)
 
 
 @dataclass(frozen=True)
@@ -219,8 +264,33 @@ class Database(Protocol):
     async def batch(self, ops: Sequence[BatchOp]) -> list[Document | None]:
         """Run every operation or none: a failure raises BatchFailed and keeps nothing."""
 
+    async def commit(self, ops: Sequence[BatchOp], record: Sequence[str] = ()) -> Written:
+        """``batch``, also answering the change records committed with it. The
+        collections in ``record`` record changes from this write on (``record_changes``,
+        in the same transaction where the engine can). A conditional update or delete
+        that finds another version fails with cause WriteConflict."""
+
     async def sweep_expired(self, now: str) -> int:
-        """Delete records whose TTL field is before ``now``; returns how many."""
+        """Delete records whose TTL field is before ``now``; returns how many (recorded
+        as deletes in collections that record changes)."""
+
+    async def record_changes(self, collection: str) -> None:
+        """From now on, every write to ``collection`` (by any path: writes, TTL expiry,
+        dropping it) is recorded with its before- and after-image. Idempotent, kept in
+        the database, so every process and node records it."""
+
+    async def changes(self, collection: str, after: str, limit: int = 100
+                      ) -> list[ChangeRecord]:
+        """Up to ``limit`` changes of ``collection`` after ``after``, in order; raises
+        ChangesExpired when changes after ``after`` are no longer kept, InvalidQuery for
+        a position that is not one."""
+
+    async def head(self, collection: str) -> str:
+        """The current position: ``changes(after=head)`` answers what follows it."""
+
+    async def prune_changes(self, before: str) -> int:
+        """Forget change records committed before the RFC 3339 time ``before``;
+        positions older than what is left then answer ChangesExpired."""
 
 
 class Engine(Protocol):

@@ -31,6 +31,10 @@ class FilterError(ValueError):
     """A filter that cannot be built: bad operator, operand or path."""
 
 
+class CursorError(FilterError):
+    """A keyset cursor that does not belong to the query (engines raise InvalidCursor)."""
+
+
 @dataclass(frozen=True)
 class Cmp:
     op: CmpOp
@@ -311,20 +315,20 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise FilterError("invalid cursor: pass the next_cursor of the previous page") from None
+        raise CursorError("invalid cursor: pass the next_cursor of the previous page") from None
     if not isinstance(values, list) or len(values) != width:
-        raise FilterError("invalid cursor: it belongs to a query with another sort")
+        raise CursorError("invalid cursor: it belongs to a query with another sort")
     for value in values:
         try:
             if value != OTHER:
                 _check_scalar(value)
         except FilterError:
-            raise FilterError("invalid cursor: pass the next_cursor of the previous page"
+            raise CursorError("invalid cursor: pass the next_cursor of the previous page"
                               ) from None
         if isinstance(value, int) and not -(2**63) <= value < 2**63:
-            raise FilterError("invalid cursor: pass the next_cursor of the previous page")
+            raise CursorError("invalid cursor: pass the next_cursor of the previous page")
     if not isinstance(values[-1], str):
-        raise FilterError("invalid cursor: pass the next_cursor of the previous page")
+        raise CursorError("invalid cursor: pass the next_cursor of the previous page")
     return values
 
 

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 import typer
 
 from .errors import EXIT_ERROR, CliError, fail, reporting
 from .login import PasswordStdinOpt, read_password
-from .output import JsonOpt, print_json, say
+from .output import JsonOpt, emit, say
 from .serve import ConfigOpt, DataDirOpt, load
 from .server_imports import import_server
 
@@ -31,16 +30,16 @@ def create(
     """Create an admin account; the password is prompted twice unless --password-stdin."""
     settings = load(config, data_dir=data_dir)
     # Import before prompting: a broken install should fail before the password is typed.
-    bootstrap = import_server("baas.core.tenancy.bootstrap")
-    errors = import_server("baas.core.errors")
+    server = import_server("baas.server")
     with reporting():
         password = read_password(password_stdin, confirm=True)
     try:
-        admin: dict[str, Any] = asyncio.run(bootstrap.create_admin(settings, email, password))
-    except errors.ApiError as exc:
-        fail(CliError(str(exc.message), EXIT_ERROR))
-    if json_output:
-        print_json(admin)
-    else:
+        admin: dict[str, Any] = server.create_admin(settings, email, password)
+    except server.AdminRefused as exc:
+        fail(CliError(str(exc), EXIT_ERROR))
+
+    def human() -> None:
         say(f"Created admin {admin['email']} (id {admin['id']}).", style="green")
         say("Sign in with: baas login --url URL --email " + str(admin["email"]))
+
+    emit(admin, json_output, human)

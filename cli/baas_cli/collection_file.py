@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from baas_sdk import CollectionDef
-from baas_sdk._admin_collections import Collections, collection_changes
-from baas_sdk._collection_defs import OPERATIONS, IndexDef
+from baas_sdk import OPERATIONS, CollectionDef, Collections, IndexDef
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
@@ -354,8 +352,8 @@ def _schema_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> l
 
 
 def plan_update(current: CollectionDef, desired: Desired) -> tuple[dict[str, Any], list[str]]:
-    """The PATCH body that brings ``current`` to ``desired`` (empty: nothing to do), and a
-    line per change for people."""
+    """The ``Collections.update`` arguments that bring ``current`` to ``desired`` (empty:
+    nothing to do), and a line per change for people."""
     changes: list[str] = []
     have = current.rules.as_dict()
     ops = [op for op in OPERATIONS if have[op] != desired.rules[op]]
@@ -369,12 +367,14 @@ def plan_update(current: CollectionDef, desired: Desired) -> tuple[dict[str, Any
         changes += [f"index -{index_text(ix)}" for k, ix in old_ix.items() if k not in new_ix]
     schema_lines = _schema_changes(current.schema_, desired.schema)
     changes += schema_lines
-    body = collection_changes(
-        rules={op: desired.rules[op] for op in ops} if ops else None,
-        indexes=desired.indexes if index_changed else None,
-        **({"schema": desired.schema} if schema_lines else {}),
-    )
-    return body, changes
+    update: dict[str, Any] = {}
+    if ops:
+        update["rules"] = {op: desired.rules[op] for op in ops}
+    if index_changed:
+        update["indexes"] = desired.indexes
+    if schema_lines:
+        update["schema"] = desired.schema
+    return update, changes
 
 
 def creation_summary(desired: Desired) -> list[str]:
@@ -416,17 +416,13 @@ def apply_one(collections: Collections, current: CollectionDef | None, desired: 
         collections.create(desired.name, schema=desired.schema, rules=desired.rules,
                            indexes=desired.indexes)
         return Outcome(desired.name, "created", changes)
-    body, changes = plan_update(current, desired)
-    if not body:
+    update, changes = plan_update(current, desired)
+    if not update:
         return Outcome(desired.name, "unchanged", [])
     if dry_run:
         return Outcome(desired.name, "update", changes)
-    collections.update(desired.name, **_update_kwargs(body))
+    collections.update(desired.name, **update)
     return Outcome(desired.name, "updated", changes)
-
-
-def _update_kwargs(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: body[k] for k in ("schema", "rules", "indexes") if k in body}
 
 
 @contextlib.contextmanager

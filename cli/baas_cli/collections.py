@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from baas_sdk import APIError, CollectionDef, Unauthorized
-from baas_sdk._collection_defs import OPERATIONS
+from baas_sdk import OPERATIONS, APIError, CollectionDef, Unauthorized
 from rich.table import Table
 from rich.text import Text
 
@@ -27,7 +26,7 @@ from .collection_file import (
 )
 from .errors import EXIT_ERROR, EXIT_USAGE, CliError, fail, reporting
 from .keys import ProjectOpt
-from .output import JsonOpt, YesOpt, console, print_json, say, table, when, yes_no
+from .output import JsonOpt, YesOpt, console, emit, say, table, when, yes_no
 from .session import UrlOpt, admin_session
 
 app = typer.Typer(
@@ -161,13 +160,9 @@ def list_collections(project: ProjectOpt, url: UrlOpt = None,
     """
     with admin_session(url) as admin:
         found = admin.collections(project).list()
-    if json_output:
-        print_json([dump(c) for c in found])
-    elif found:
-        collections_table(found)
-    else:
-        say(f"No collections in project {project}: define one with "
-            "`baas collections create` or `baas collections apply`.")
+    emit([dump(c) for c in found], json_output, lambda: collections_table(found),
+         empty=f"No collections in project {project}: define one with "
+               "`baas collections create` or `baas collections apply`.")
 
 
 def _check_rule_option(values: list[str] | None) -> list[str] | None:
@@ -232,11 +227,12 @@ def create(
                 raise CliError(f"{schema_file}: the file is empty", EXIT_USAGE)
     with admin_session(url) as admin, explained():
         made = admin.collections(project).create(name, schema=schema, rules=parse_rules(rule))
-    if json_output:
-        print_json(dump(made))
-    else:
+
+    def human() -> None:
         say(f"Created collection {made.name} in project {project}.", style="green")
         rules_table(made.rules.as_dict())
+
+    emit(dump(made), json_output, human)
 
 
 @app.command("show")
@@ -245,10 +241,7 @@ def show(project: ProjectOpt, name: NameArg, url: UrlOpt = None,
     """Show a collection: its schema, its five rules and its indexes."""
     with admin_session(url) as admin:
         found = admin.collections(project).get(name)
-    if json_output:
-        print_json(dump(found))
-    else:
-        collection_details(found)
+    emit(dump(found), json_output, lambda: collection_details(found))
 
 
 @app.command("delete")
@@ -265,10 +258,7 @@ def delete(
                       "documents? This cannot be undone", abort=True)
     with admin_session(url) as admin:
         admin.collections(project).delete(name)
-    if json_output:
-        print_json({"deleted": name})
-    else:
-        say(f"Deleted collection {name} from project {project}.")
+    emit({"deleted": name}, json_output, f"Deleted collection {name} from project {project}.")
 
 
 @app.command("apply")
@@ -335,11 +325,9 @@ def apply(
                 if progress is not None and task is not None:
                     progress.advance(task)
     failures = [o for o in outcomes if o.error is not None]
-    if json_output:
-        print_json({"project": project, "dry_run": dry_run,
-                    "collections": [o.as_json() for o in outcomes]})
-    else:
-        report(outcomes, label, project, dry_run)
+    emit({"project": project, "dry_run": dry_run,
+          "collections": [o.as_json() for o in outcomes]},
+         json_output, lambda: report(outcomes, label, project, dry_run))
     for o in failures:
         typer.echo(f"error: collection {o.name!r}: {o.error}", err=True)
     if failures:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from .output import JsonOpt, keys_table, print_json, say, secrets, signing_keys_table
+from .output import JsonOpt, emit, keys_table, say, secrets, signing_keys_table
 from .session import UrlOpt, admin_session
 
 app = typer.Typer(
@@ -63,11 +63,12 @@ def create(
     """Create an API key; its secret is shown once."""
     with admin_session(url) as admin:
         key = admin.keys.create(project, kind.value, name=name, expires_at=expires_at)
-    if json_output:
-        print_json(key)
-        return
-    keys_table([key])
-    secrets([key])
+
+    def human() -> None:
+        keys_table([key])
+        secrets([key])
+
+    emit(key, json_output, human)
 
 
 @app.command("list")
@@ -75,12 +76,7 @@ def list_keys(project: ProjectOpt, url: UrlOpt = None, json_output: JsonOpt = Fa
     """List a project's keys (secrets are never shown again)."""
     with admin_session(url) as admin:
         keys = admin.keys.list(project)
-    if json_output:
-        print_json(keys)
-    elif keys:
-        keys_table(keys)
-    else:
-        say(f"Project {project} has no keys.")
+    emit(keys, json_output, lambda: keys_table(keys), empty=f"Project {project} has no keys.")
 
 
 @app.command("revoke")
@@ -93,10 +89,7 @@ def revoke(
     """Revoke a key: requests using it are refused from now on."""
     with admin_session(url) as admin:
         key = admin.keys.revoke(project, key_id)
-    if json_output:
-        print_json(key)
-    else:
-        say(f"Revoked key {key.id} ({key.kind}) at {key.revoked_at}.")
+    emit(key, json_output, f"Revoked key {key.id} ({key.kind}) at {key.revoked_at}.")
 
 
 @app.command("signing")
@@ -104,10 +97,7 @@ def signing(project: ProjectOpt, url: UrlOpt = None, json_output: JsonOpt = Fals
     """List the keys that sign the project's user access tokens (no private parts)."""
     with admin_session(url) as admin:
         keys = admin.projects.signing_keys(project)
-    if json_output:
-        print_json(keys)
-    else:
-        signing_keys_table(keys)
+    emit(keys, json_output, lambda: signing_keys_table(keys))
 
 
 @app.command("rotate-signing")
@@ -117,9 +107,10 @@ def rotate_signing(
     """Make a new signing key current; the old one still verifies until its tokens expire."""
     with admin_session(url) as admin:
         rotation = admin.projects.rotate_signing_key(project)
-    if json_output:
-        print_json(rotation)
-        return
-    say(f"Signing key {rotation.current} is now current for project {project}.",
-        style="green")
-    signing_keys_table(rotation.items)
+
+    def human() -> None:
+        say(f"Signing key {rotation.current} is now current for project {project}.",
+            style="green")
+        signing_keys_table(rotation.items)
+
+    emit(rotation, json_output, human)

@@ -11,7 +11,7 @@ from baas_sdk import BaasError, Client, Unauthorized
 
 from .config import ENV_TOKEN, ENV_URL, clear_token, config_path, load_config, save_config
 from .errors import EXIT_AUTH, EXIT_USAGE, CliError, not_logged_in, reporting
-from .output import JsonOpt, print_json, say, table
+from .output import JsonOpt, emit, say, table
 from .session import is_expired
 
 PasswordStdinOpt = Annotated[
@@ -68,12 +68,13 @@ def login(
             {**stored, "url": url, "email": email, "token": token.token,
              "expires_at": token.expires_at}
         )
-    if json_output:
-        print_json({"url": url, "email": email, "expires_at": token.expires_at,
-                    "config_file": str(path)})
-    else:
+
+    def human() -> None:
         say(f"Logged in to {url} as {email} until {token.expires_at}.", style="green")
         say(f"Token saved in {path}")
+
+    emit({"url": url, "email": email, "expires_at": token.expires_at,
+          "config_file": str(path)}, json_output, human)
 
 
 def logout(json_output: JsonOpt = False) -> None:
@@ -90,13 +91,13 @@ def logout(json_output: JsonOpt = False) -> None:
                 revoked = False  # server down or token already invalid: forget it anyway
         had = clear_token()
         path = config_path()
-    if json_output:
-        print_json({"logged_out": had, "revoked_on_server": revoked, "config_file": str(path)})
-    elif had:
+    if had:
         note = "revoked on the server" if revoked else "could not reach the server to revoke it"
-        say(f"Logged out; token removed from {path} ({note})")
+        message = f"Logged out; token removed from {path} ({note})"
     else:
-        say("Not logged in; nothing to do.")
+        message = "Not logged in; nothing to do."
+    emit({"logged_out": had, "revoked_on_server": revoked, "config_file": str(path)},
+         json_output, message)
 
 
 def whoami(json_output: JsonOpt = False) -> None:
@@ -115,9 +116,8 @@ def whoami(json_output: JsonOpt = False) -> None:
         "expired": is_expired(expires_at),
         "token_source": ENV_TOKEN if env_token else str(config_path()),
     }
-    if json_output:
-        print_json(info)
-    else:
+
+    def human() -> None:
         table(None, ["", ""], [
             ["url", info["url"]],
             ["email", info["email"]],
@@ -127,3 +127,5 @@ def whoami(json_output: JsonOpt = False) -> None:
         if info["expired"]:
             say(f"The token has expired: run `baas login --url {url} --email ...`",
                 style="yellow")
+
+    emit(info, json_output, human)

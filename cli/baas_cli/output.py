@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from baas_sdk import ApiKey, Project
-from baas_sdk._models import SigningKey, User
+from baas_sdk import ApiKey, Project, SigningKey, User
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
@@ -39,6 +38,23 @@ def jsonable(value: Any) -> Any:
 
 def print_json(value: Any) -> None:
     typer.echo(json.dumps(jsonable(value), indent=2))
+
+
+def emit(
+    value: Any, json_output: bool, human: str | Callable[[], object], style: str | None = None,
+    empty: str | None = None,
+) -> None:
+    """A command's result: ``value`` as JSON on stdout with ``--json``; otherwise ``human``,
+    a message (printed with ``style``) or a function that prints the tables and lines, or
+    the ``empty`` message instead when given and ``value`` is an empty list."""
+    if json_output:
+        print_json(value)
+    elif empty is not None and not value:
+        say(empty)
+    elif isinstance(human, str):
+        say(human, style=style)
+    else:
+        human()
 
 
 def say(message: str, style: str | None = None) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .output import JsonOpt, YesOpt, keys_table, print_json, projects_table, say, secrets
+from .output import JsonOpt, YesOpt, emit, keys_table, projects_table, secrets
 from .session import UrlOpt, admin_session
 
 app = typer.Typer(help="Create, list, show and delete projects.", no_args_is_help=True)
@@ -27,12 +27,13 @@ def create(
     """Create a project with a publishable and a secret key; the secrets are shown once."""
     with admin_session(url) as admin:
         created = admin.projects.create(project_id, name=name)
-    if json_output:
-        print_json(created)
-        return
-    projects_table([created.project], title="Project")
-    keys_table(created.keys, title="Keys")
-    secrets(created.keys)
+
+    def human() -> None:
+        projects_table([created.project], title="Project")
+        keys_table(created.keys, title="Keys")
+        secrets(created.keys)
+
+    emit(created, json_output, human)
 
 
 @app.command("list")
@@ -40,12 +41,8 @@ def list_projects(url: UrlOpt = None, json_output: JsonOpt = False) -> None:
     """List every project."""
     with admin_session(url) as admin:
         projects = admin.projects.list()
-    if json_output:
-        print_json(projects)
-    elif projects:
-        projects_table(projects)
-    else:
-        say("No projects yet: create one with `baas projects create ID`.")
+    emit(projects, json_output, lambda: projects_table(projects),
+         empty="No projects yet: create one with `baas projects create ID`.")
 
 
 @app.command("show")
@@ -53,10 +50,7 @@ def show(project_id: ProjectId, url: UrlOpt = None, json_output: JsonOpt = False
     """Show one project."""
     with admin_session(url) as admin:
         project = admin.projects.get(project_id)
-    if json_output:
-        print_json(project)
-    else:
-        projects_table([project])
+    emit(project, json_output, lambda: projects_table([project]))
 
 
 @app.command("delete")
@@ -74,7 +68,4 @@ def delete(
         )
     with admin_session(url) as admin:
         admin.projects.delete(project_id)
-    if json_output:
-        print_json({"deleted": project_id})
-    else:
-        say(f"Deleted project {project_id}.")
+    emit({"deleted": project_id}, json_output, f"Deleted project {project_id}.")

@@ -8,12 +8,12 @@ import json
 from typing import Annotated, Any
 
 import typer
-from baas_sdk._collection_defs import OPERATIONS
+from baas_sdk import OPERATIONS
 
 from .collections import dump, explained, rule_text, rules_table
 from .errors import EXIT_USAGE, CliError, reporting
 from .keys import ProjectOpt
-from .output import JsonOpt, print_json, say, table, warn
+from .output import JsonOpt, emit, say, table, warn
 from .session import UrlOpt, admin_session
 from .users import resolve
 
@@ -108,13 +108,14 @@ def set_rules(
             changes[op] = "" if rule is not None and not rule.strip() else rule
     with admin_session(url) as admin, explained():
         changed = admin.collections(project).update(collection, rules=changes)
-    if json_output:
-        print_json(dump(changed))
-        return
-    ops = [op for op in OPERATIONS if op in changes]
-    say(f"Updated the {', '.join(ops)} rule{'s' if len(ops) > 1 else ''} of "
-        f"collection {changed.name} in project {project}.", style="green")
-    rules_table(changed.rules.as_dict())
+
+    def human() -> None:
+        ops = [op for op in OPERATIONS if op in changes]
+        say(f"Updated the {', '.join(ops)} rule{'s' if len(ops) > 1 else ''} of "
+            f"collection {changed.name} in project {project}.", style="green")
+        rules_table(changed.rules.as_dict())
+
+    emit(dump(changed), json_output, human)
 
 
 @app.command("check")
@@ -183,11 +184,13 @@ def check(
             answer = admin.collections(project).check(
                 collection, operation.value, auth=auth, id=doc_id, document=_loads(document),
                 data=_loads(data))
-    if json_output:
-        print_json({**answer.model_dump(mode="json"), "collection": collection,
-                    "auth": auth})
-        return
-    verdict = "ALLOWED" if answer.allowed else "DENIED"
-    say(f"{verdict}: {operation.value} on {collection} for {caller}.",
-        style="green" if answer.allowed else "red")
-    table(None, ["", ""], [["rule", rule_text(answer.rule)], ["reason", answer.reason or None]])
+
+    def human() -> None:
+        verdict = "ALLOWED" if answer.allowed else "DENIED"
+        say(f"{verdict}: {operation.value} on {collection} for {caller}.",
+            style="green" if answer.allowed else "red")
+        table(None, ["", ""],
+              [["rule", rule_text(answer.rule)], ["reason", answer.reason or None]])
+
+    emit({**answer.model_dump(mode="json"), "collection": collection, "auth": auth},
+         json_output, human)

@@ -8,13 +8,12 @@ import json
 from typing import Annotated, Any
 
 import typer
-from baas_sdk._admin import Users
-from baas_sdk._models import User
+from baas_sdk import User, Users
 
 from .errors import EXIT_ERROR, EXIT_USAGE, CliError, reporting
 from .keys import ProjectOpt
 from .login import PasswordStdinOpt, read_password
-from .output import JsonOpt, YesOpt, err_console, print_json, say, user_details, users_table, warn
+from .output import JsonOpt, YesOpt, emit, err_console, user_details, users_table, warn
 from .session import UrlOpt, admin_session
 
 app = typer.Typer(
@@ -148,16 +147,15 @@ def list_users(
     with admin_session(url) as admin:
         users, more = fetch(admin.users(project), limit, page_size, email=email,
                             disabled=disabled, anonymous=anonymous)
-    if json_output:
-        print_json(users)
-        return
-    if not users:
-        filtered = email is not None or disabled is not None or anonymous is not None
-        say(f"No {'matching ' if filtered else ''}users in project {project}.")
-        return
-    users_table(users)
-    if more:
-        warn(f"Showing the first {len(users)} users; raise --limit to see more.")
+
+    def human() -> None:
+        users_table(users)
+        if more:
+            warn(f"Showing the first {len(users)} users; raise --limit to see more.")
+
+    filtered = email is not None or disabled is not None or anonymous is not None
+    emit(users, json_output, human,
+         empty=f"No {'matching ' if filtered else ''}users in project {project}.")
 
 
 @app.command("create")
@@ -191,10 +189,8 @@ def create(
         secret = _password(password, password_stdin, prompt)
         user = admin.users(project).create(email, secret, data=_parse_data(data),
                                            email_verified=verified or None)
-    if json_output:
-        print_json(user)
-    else:
-        say(f"Created user {user.id} ({user.email}) in project {project}.", style="green")
+    emit(user, json_output, f"Created user {user.id} ({user.email}) in project {project}.",
+         style="green")
 
 
 @app.command("show")
@@ -204,10 +200,7 @@ def show(project: ProjectOpt, user: UserArg, url: UrlOpt = None,
     with admin_session(url) as admin:
         users = admin.users(project)
         found = users.get(resolve(users, user))
-    if json_output:
-        print_json(found)
-    else:
-        user_details(found)
+    emit(found, json_output, lambda: user_details(found))
 
 
 @app.command("update")
@@ -250,10 +243,8 @@ def update(
         users = admin.users(project)
         changed = users.update(resolve(users, user), email=email, password=secret,
                                data=_parse_data(data), email_verified=verified)
-    if json_output:
-        print_json(changed)
-    else:
-        say(f"Updated user {changed.id} ({changed.email or 'anonymous'}).", style="green")
+    emit(changed, json_output, f"Updated user {changed.id} ({changed.email or 'anonymous'}).",
+         style="green")
 
 
 def _set_disabled(project: str, user: str, url: str | None, disabled: bool) -> User:
@@ -267,11 +258,8 @@ def disable(project: ProjectOpt, user: UserArg, url: UrlOpt = None,
             json_output: JsonOpt = False) -> None:
     """Disable a user: their sessions end and they cannot sign in until enabled."""
     changed = _set_disabled(project, user, url, True)
-    if json_output:
-        print_json(changed)
-    else:
-        say(f"Disabled user {changed.id} ({changed.email or 'anonymous'}); "
-            "their sessions were ended.")
+    emit(changed, json_output, f"Disabled user {changed.id} ({changed.email or 'anonymous'}); "
+         "their sessions were ended.")
 
 
 @app.command("enable")
@@ -279,10 +267,7 @@ def enable(project: ProjectOpt, user: UserArg, url: UrlOpt = None,
            json_output: JsonOpt = False) -> None:
     """Enable a disabled user again: they can sign in."""
     changed = _set_disabled(project, user, url, False)
-    if json_output:
-        print_json(changed)
-    else:
-        say(f"Enabled user {changed.id} ({changed.email or 'anonymous'}).")
+    emit(changed, json_output, f"Enabled user {changed.id} ({changed.email or 'anonymous'}).")
 
 
 @app.command("delete")
@@ -301,7 +286,4 @@ def delete(
         users = admin.users(project)
         user_id = resolve(users, user)
         users.delete(user_id)
-    if json_output:
-        print_json({"deleted": user_id})
-    else:
-        say(f"Deleted user {user_id} from project {project}.")
+    emit({"deleted": user_id}, json_output, f"Deleted user {user_id} from project {project}.")

@@ -13,10 +13,18 @@
         print(client.auth.me().email)
 """
 
-from ._admin import AdminClient, AsyncAdminClient
+from ._admin import AdminClient, AsyncAdminClient, AsyncUsers, Users
+from ._admin_collections import AsyncCollections, Collections
 from ._auth import AsyncAuth, Auth
 from ._client import AsyncClient, Client
-from ._collection_defs import CollectionDef, CollectionRules, IndexDef, RuleCheck
+from ._collection_defs import (
+    OPERATIONS,
+    CollectionDef,
+    CollectionRules,
+    IndexDef,
+    Operation,
+    RuleCheck,
+)
 from ._document_types import BatchOp, BatchResult, Document, DocumentPage, ops
 from ._documents import AsyncCollection, Collection
 from ._exceptions import (
@@ -53,22 +61,27 @@ from ._session import FileStore, MemoryStore, SessionStore
 
 __version__ = "0.1.0"
 
+# The public surface: everything else (the ``_x`` modules) may change without notice.
 __all__ = [
+    "OPERATIONS",
     "APIError",
     "AdminClient",
     "AdminToken",
     "ApiKey",
     "AsyncAdminClient",
     "AsyncAuth",
+    "AsyncUsers",
     "Auth",
     "AsyncClient",
     "AsyncCollection",
+    "AsyncCollections",
     "BaasError",
     "BadRequest",
     "BatchOp",
     "BatchResult",
     "Client",
     "Collection",
+    "Collections",
     "CollectionDef",
     "CollectionRules",
     "Conflict",
@@ -81,6 +94,7 @@ __all__ = [
     "IndexDef",
     "MemoryStore",
     "NotFound",
+    "Operation",
     "Page",
     "PayloadTooLarge",
     "PreconditionFailed",
@@ -98,6 +112,7 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "User",
+    "Users",
     "ValidationError",
     "ops",
     "__version__",

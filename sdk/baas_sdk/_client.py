@@ -1,6 +1,6 @@
 """``Client`` and ``AsyncClient``: thin facades over ``BaseClient`` that differ only
-in how they perform I/O. Pass ``transport=`` to run over ``httpx.ASGITransport``
-(in process) or ``httpx.MockTransport`` (tests) instead of the network.
+in how they perform I/O. Pass ``transport=`` to run over ``httpx2.ASGITransport``
+(in process) or ``httpx2.MockTransport`` (tests) instead of the network.
 
 ``send`` is where a signed-in session stays usable: it refreshes the access token before
 a request when it expires within ``refresh_margin`` seconds, and once more after a 401
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar, overload
 
-import httpx
+import httpx2
 import pydantic
 
 from ._admin import AdminClient, AsyncAdminClient
@@ -43,7 +43,7 @@ class Client(BaseClient):
         api_key: str | None = None,
         token: str | None = None,
         timeout: float = 10.0,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx2.BaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
         *,
         session_store: SessionStore | None = None,
@@ -56,7 +56,7 @@ class Client(BaseClient):
             headers=headers, session_store=session_store, refresh_margin=refresh_margin,
             on_change=on_change, clock=clock,
         )
-        self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
+        self._http = httpx2.Client(base_url=self.url, timeout=timeout, transport=transport)
         # Reentrant: an on_change callback that sends a request cannot deadlock.
         self._refresh_lock = threading.RLock()
         self.admin = AdminClient(self)
@@ -79,7 +79,7 @@ class Client(BaseClient):
             response = self._request(call)
         return self.handle_response(call, response)
 
-    def _request(self, call: Call[Any]) -> httpx.Response:
+    def _request(self, call: Call[Any]) -> httpx2.Response:
         with translate_transport_errors(self.url):
             return self._http.request(**self.request_kwargs(call))
 
@@ -139,7 +139,7 @@ class AsyncClient(BaseClient):
         api_key: str | None = None,
         token: str | None = None,
         timeout: float = 10.0,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
         *,
         session_store: SessionStore | None = None,
@@ -152,7 +152,7 @@ class AsyncClient(BaseClient):
             headers=headers, session_store=session_store, refresh_margin=refresh_margin,
             on_change=on_change, clock=clock,
         )
-        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport)
+        self._http = httpx2.AsyncClient(base_url=self.url, timeout=timeout, transport=transport)
         self._refresh_lock = asyncio.Lock()
         self.admin = AsyncAdminClient(self)
         self.auth = AsyncAuth(self)
@@ -174,7 +174,7 @@ class AsyncClient(BaseClient):
             response = await self._request(call)
         return self.handle_response(call, response)
 
-    async def _request(self, call: Call[Any]) -> httpx.Response:
+    async def _request(self, call: Call[Any]) -> httpx2.Response:
         with translate_transport_errors(self.url):
             return await self._http.request(**self.request_kwargs(call))
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
-import httpx
+import httpx2
 import pydantic
 
 from ._exceptions import (
@@ -65,7 +65,7 @@ class Call(Generic[T]):
 
     method: str
     path: str
-    parse: Callable[[httpx.Response], T]
+    parse: Callable[[httpx2.Response], T]
     json: Any = None
     params: Mapping[str, str | int] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -80,7 +80,7 @@ def segment(value: str) -> str:
 # -- parsers ------------------------------------------------------------------------
 
 
-def _json_body(response: httpx.Response) -> Any:
+def _json_body(response: httpx2.Response) -> Any:
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -90,16 +90,16 @@ def _json_body(response: httpx.Response) -> Any:
         ) from None
 
 
-def parse_json(response: httpx.Response) -> Any:
+def parse_json(response: httpx2.Response) -> Any:
     return _json_body(response)
 
 
-def parse_none(response: httpx.Response) -> None:
+def parse_none(response: httpx2.Response) -> None:
     return None
 
 
-def parse_model(model: type[M]) -> Callable[[httpx.Response], M]:
-    def parse(response: httpx.Response) -> M:
+def parse_model(model: type[M]) -> Callable[[httpx2.Response], M]:
+    def parse(response: httpx2.Response) -> M:
         try:
             return model.model_validate(_json_body(response))
         except pydantic.ValidationError as exc:
@@ -128,7 +128,7 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def error_from_response(response: httpx.Response) -> APIError:
+def error_from_response(response: httpx2.Response) -> APIError:
     """Build the typed error for a non-2xx answer, whatever its body looks like."""
     status = response.status_code
     code = f"http_{status}"
@@ -163,16 +163,16 @@ def error_from_response(response: httpx.Response) -> APIError:
 
 @contextlib.contextmanager
 def translate_transport_errors(url: str) -> Iterator[None]:
-    """The single boundary where httpx exceptions become SDK exceptions."""
+    """The single boundary where httpx2 exceptions become SDK exceptions."""
     try:
         yield
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+    except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
         raise ConnectError(f"cannot connect to {url}: {exc}", url=url) from exc
-    except httpx.TimeoutException as exc:
+    except httpx2.TimeoutException as exc:
         raise Timeout(f"no answer from {url} in time: {exc}") from exc
-    except httpx.TransportError as exc:
+    except httpx2.TransportError as exc:
         raise TransportError(f"request to {url} failed: {exc}") from exc
-    except httpx.InvalidURL as exc:
+    except httpx2.InvalidURL as exc:
         raise BaasError(f"invalid URL {url!r}: {exc}") from exc
 
 
@@ -248,7 +248,7 @@ class BaseClient:
         session = self.auth_state.session
         return session is not None and self.auth_state.clock() < expiry(session)
 
-    def retry_token(self, sent: str | None, response: httpx.Response) -> str | None:
+    def retry_token(self, sent: str | None, response: httpx2.Response) -> str | None:
         """The access token to refresh when this answer to a request that carried
         ``sent`` is a 401 that a refresh may cure (the caller retries once)."""
         if sent is None or response.status_code != 401:
@@ -266,7 +266,7 @@ class BaseClient:
             state.adopt_stored(adopt)
         return state.session if go else None
 
-    def finish_refresh(self, call: Call[AuthAnswer], response: httpx.Response) -> Session:
+    def finish_refresh(self, call: Call[AuthAnswer], response: httpx2.Response) -> Session:
         """Adopt the new tokens, or sign out locally when the session is over."""
         if response.is_success:
             return self.auth_state.adopt(call.parse(response), TOKEN_REFRESHED)
@@ -276,7 +276,7 @@ class BaseClient:
         raise error
 
     def request_kwargs(self, call: Call[Any]) -> dict[str, Any]:
-        """Everything ``httpx.Client.request`` needs; later layers win over earlier ones."""
+        """Everything ``httpx2.Client.request`` needs; later layers win over earlier ones."""
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         headers.update(self.headers)
         headers.update(self.auth_headers(call))
@@ -292,7 +292,7 @@ class BaseClient:
             kwargs["params"] = dict(call.params)
         return kwargs
 
-    def handle_response(self, call: Call[T], response: httpx.Response) -> T:
+    def handle_response(self, call: Call[T], response: httpx2.Response) -> T:
         if response.is_success:
             return call.parse(response)
         raise error_from_response(response)

@@ -12,7 +12,7 @@ import builtins
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import httpx
+import httpx2
 
 from ._core import BaseClient, Call, parse_json, parse_none, segment
 from ._document_types import (
@@ -50,25 +50,25 @@ def _joined(value: Names | None) -> str | None:
     return ",".join(value) or None
 
 
-def _object(response: httpx.Response) -> dict[str, Any]:
+def _object(response: httpx2.Response) -> dict[str, Any]:
     body = parse_json(response)
     if not isinstance(body, dict):
         raise ResponseError(f"{response.request.url.path} answered {body!r:.200}, not an object")
     return body
 
 
-Parse = Callable[[httpx.Response], D]
+Parse = Callable[[httpx2.Response], D]
 
 
 def _parse_document(decode: Decode[D]) -> Parse[D]:
-    def parse(response: httpx.Response) -> D:
+    def parse(response: httpx2.Response) -> D:
         return decode(_object(response))
 
     return parse
 
 
 def _parse_page(decode: Decode[D]) -> Parse[DocumentPage[D]]:
-    def parse(response: httpx.Response) -> DocumentPage[D]:
+    def parse(response: httpx2.Response) -> DocumentPage[D]:
         body = _object(response)
         items, cursor, total = body.get("items"), body.get("next_cursor"), body.get("total")
         if not isinstance(items, list) or not isinstance(cursor, str | None) or not (
@@ -81,7 +81,7 @@ def _parse_page(decode: Decode[D]) -> Parse[DocumentPage[D]]:
 
 
 def _parse_batch(decode: Decode[D]) -> Parse[list[BatchResult[D]]]:
-    def parse(response: httpx.Response) -> list[BatchResult[D]]:
+    def parse(response: httpx2.Response) -> list[BatchResult[D]]:
         results = _object(response).get("results")
         if not isinstance(results, list):
             raise ResponseError(f"unexpected batch answer from {response.request.url.path}")

@@ -17,7 +17,7 @@
         ├── ConnectError           the server could not be reached (includes connect timeouts)
         └── Timeout                the server did not answer in time
 
-httpx exceptions never escape: ``_core.translate_transport_errors`` turns them into
+httpx2 exceptions never escape: ``_core.translate_transport_errors`` turns them into
 ``TransportError`` subclasses, and it is the only place that does.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 
 P = "/v1/projects/demo"
 C = P + "/collections"
@@ -22,14 +22,14 @@ OWNER_SCHEMA = {"fields": {
 }, "additional_fields": True}
 
 
-async def define(client: httpx.AsyncClient, headers: dict[str, str], name: str,
+async def define(client: httpx2.AsyncClient, headers: dict[str, str], name: str,
                  **spec: Any) -> dict[str, Any]:
     response = await client.post(C, headers=headers, json={"name": name, **spec})
     assert response.status_code == 201, response.text
     return dict(response.json())
 
 
-async def user(client: httpx.AsyncClient, pk: dict[str, str], email: str) -> dict[str, str]:
+async def user(client: httpx2.AsyncClient, pk: dict[str, str], email: str) -> dict[str, str]:
     """Sign up ``email``; the headers of that user (publishable key + access token)."""
     response = await client.post(f"{P}/auth/signup", headers=pk,
                                  json={"email": email, "password": PASSWORD})
@@ -43,14 +43,14 @@ def uid(headers: dict[str, str]) -> str:
     return headers["x-user-id"]
 
 
-async def create(client: httpx.AsyncClient, headers: dict[str, str], name: str,
+async def create(client: httpx2.AsyncClient, headers: dict[str, str], name: str,
                  body: dict[str, Any]) -> dict[str, Any]:
     response = await client.post(f"{C}/{name}/documents", headers=headers, json=body)
     assert response.status_code == 201, response.text
     return dict(response.json())
 
 
-async def list_all(client: httpx.AsyncClient, headers: dict[str, str], name: str,
+async def list_all(client: httpx2.AsyncClient, headers: dict[str, str], name: str,
                    **params: Any) -> list[dict[str, Any]]:
     response = await client.get(f"{C}/{name}/documents", headers=headers, params=params)
     assert response.status_code == 200, response.text

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
+import httpx2
 import pytest
 
 from baas.app import create_app
@@ -19,11 +19,11 @@ async def platform(settings: Settings) -> AsyncIterator[Platform]:
 
 
 @pytest.fixture
-async def client(settings: Settings, platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+async def client(settings: Settings, platform: Platform) -> AsyncIterator[httpx2.AsyncClient]:
     app = create_app(settings, platform)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://baas.test") as c:
+        transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://baas.test") as c:
             yield c
         if platform.engine.kind == "mongodb":
             for name in await platform.engine.databases():
@@ -31,7 +31,7 @@ async def client(settings: Settings, platform: Platform) -> AsyncIterator[httpx.
 
 
 @pytest.fixture
-async def admin_token(client: httpx.AsyncClient, platform: Platform) -> str:
+async def admin_token(client: httpx2.AsyncClient, platform: Platform) -> str:
     await platform.admins.create(ADMIN_EMAIL, ADMIN_PASSWORD)
     response = await client.post("/v1/admin/login",
                                  json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
@@ -45,7 +45,7 @@ def admin(admin_token: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def project(client: httpx.AsyncClient, admin: dict[str, str]) -> dict:
+async def project(client: httpx2.AsyncClient, admin: dict[str, str]) -> dict:
     response = await client.post("/v1/admin/projects", json={"id": "demo", "name": "Demo"},
                                  headers=admin)
     assert response.status_code == 201, response.text

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
+import httpx2
 import pytest
 
 from baas.core.platform import Platform
 from tests.api.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
-def error_of(response: httpx.Response, status: int, code: str) -> dict:
+def error_of(response: httpx2.Response, status: int, code: str) -> dict:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}
@@ -23,7 +23,7 @@ def error_of(response: httpx.Response, status: int, code: str) -> dict:
     return err
 
 
-async def test_health_ready_metrics_openapi_docs(client: httpx.AsyncClient,
+async def test_health_ready_metrics_openapi_docs(client: httpx2.AsyncClient,
                                                  platform: Platform) -> None:
     response = await client.get("/health")
     assert response.json() == {"status": "ok"} and response.headers["x-request-id"]
@@ -43,14 +43,14 @@ async def test_health_ready_metrics_openapi_docs(client: httpx.AsyncClient,
     assert page.status_code == 200 and "/v1/admin/projects" in page.text
 
 
-async def test_request_id_is_kept_when_sane(client: httpx.AsyncClient) -> None:
+async def test_request_id_is_kept_when_sane(client: httpx2.AsyncClient) -> None:
     response = await client.get("/health", headers={"X-Request-Id": "abc12345-trace"})
     assert response.headers["x-request-id"] == "abc12345-trace"
     response = await client.get("/health", headers={"X-Request-Id": "bad id\twith junk"})
     assert response.headers["x-request-id"] != "bad id\twith junk"
 
 
-async def test_generic_errors(client: httpx.AsyncClient, admin: dict) -> None:
+async def test_generic_errors(client: httpx2.AsyncClient, admin: dict) -> None:
     error_of(await client.get("/v1/nothing-here"), 404, "route_not_found")
     error_of(await client.put("/health"), 405, "method_not_allowed")
     error_of(await client.post("/v1/admin/login", content=b"{not json",
@@ -81,7 +81,7 @@ async def test_generic_errors(client: httpx.AsyncClient, admin: dict) -> None:
     assert (await client.get("/v1/admin/projects", headers=admin)).json()["items"] == []
 
 
-async def test_server_fault_is_500_without_internals(client: httpx.AsyncClient, admin: dict,
+async def test_server_fault_is_500_without_internals(client: httpx2.AsyncClient, admin: dict,
                                                      platform: Platform, monkeypatch) -> None:
     async def broken(limit, cursor):
         raise RuntimeError("secret internal detail /etc/passwd")
@@ -93,7 +93,7 @@ async def test_server_fault_is_500_without_internals(client: httpx.AsyncClient, 
     assert err["details"]["request_id"] == response.headers["x-request-id"]
 
 
-async def test_admin_login(client: httpx.AsyncClient, platform: Platform) -> None:
+async def test_admin_login(client: httpx2.AsyncClient, platform: Platform) -> None:
     await platform.admins.create(ADMIN_EMAIL, ADMIN_PASSWORD)
     ok = await client.post("/v1/admin/login",
                            json={"email": "  ROOT@example.com ", "password": ADMIN_PASSWORD})
@@ -114,7 +114,7 @@ async def test_admin_login(client: httpx.AsyncClient, platform: Platform) -> Non
              422, "validation_failed")
 
 
-async def test_admin_token_expiry_and_garbage(client: httpx.AsyncClient, platform: Platform,
+async def test_admin_token_expiry_and_garbage(client: httpx2.AsyncClient, platform: Platform,
                                               admin_token: str) -> None:
     for header in ({}, {"Authorization": "Bearer adm_forged"}, {"Authorization": "Basic abc"}):
         response = await client.get("/v1/admin/projects", headers=header)
@@ -126,7 +126,7 @@ async def test_admin_token_expiry_and_garbage(client: httpx.AsyncClient, platfor
              401, "token_expired")
 
 
-async def test_project_lifecycle(client: httpx.AsyncClient, admin: dict, project: dict,
+async def test_project_lifecycle(client: httpx2.AsyncClient, admin: dict, project: dict,
                                  platform: Platform) -> None:
     assert project["project"]["id"] == "demo" and project["project"]["name"] == "Demo"
     kinds = {key["kind"]: key for key in project["keys"]}
@@ -157,7 +157,7 @@ async def test_project_lifecycle(client: httpx.AsyncClient, admin: dict, project
     error_of(await client.get("/v1/projects/demo", headers={"apikey": pk}), 401, "invalid_key")
 
 
-async def test_project_pagination(client: httpx.AsyncClient, admin: dict) -> None:
+async def test_project_pagination(client: httpx2.AsyncClient, admin: dict) -> None:
     ids = [f"proj-{i:02d}" for i in range(7)]
     for pid in reversed(ids):
         assert (await client.post("/v1/admin/projects", json={"id": pid},
@@ -178,7 +178,7 @@ async def test_project_pagination(client: httpx.AsyncClient, admin: dict) -> Non
              400, "invalid_query")
 
 
-async def test_keys_create_list_revoke_expire(client: httpx.AsyncClient, admin: dict,
+async def test_keys_create_list_revoke_expire(client: httpx2.AsyncClient, admin: dict,
                                               project: dict, platform: Platform) -> None:
     base = "/v1/admin/projects/demo/keys"
     created = await client.post(base, json={"kind": "secret", "name": "ci"}, headers=admin)
@@ -222,7 +222,7 @@ CALLERS = ["none", "publishable", "secret", "garbage", "other-project"]
 
 
 @pytest.mark.parametrize("caller", CALLERS)
-async def test_route_access_by_caller(client: httpx.AsyncClient, admin: dict, project: dict,
+async def test_route_access_by_caller(client: httpx2.AsyncClient, admin: dict, project: dict,
                                       caller: str) -> None:
     other = (await client.post("/v1/admin/projects", json={"id": "other"}, headers=admin)).json()
     keys = {k["kind"]: k["secret"] for k in project["keys"]}
@@ -250,7 +250,7 @@ async def test_route_access_by_caller(client: httpx.AsyncClient, admin: dict, pr
         assert project_route.json()["caller"]["kind"] == caller
 
 
-async def test_concurrent_project_creation_is_single(client: httpx.AsyncClient,
+async def test_concurrent_project_creation_is_single(client: httpx2.AsyncClient,
                                                      admin: dict) -> None:
     results = await asyncio.gather(*(
         client.post("/v1/admin/projects", json={"id": "race"}, headers=admin) for _ in range(8)
@@ -267,8 +267,8 @@ async def test_cors(settings, platform: Platform) -> None:
     app = create_app(settings.model_copy(update={"cors_origins": ["https://app.example"]}),
                      platform)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://t") as c:
             pre = await c.options("/v1/admin/projects", headers={
                 "Origin": "https://app.example", "Access-Control-Request-Method": "GET",
                 "Access-Control-Request-Headers": "authorization"})
@@ -277,7 +277,7 @@ async def test_cors(settings, platform: Platform) -> None:
             assert "access-control-allow-origin" not in bad.headers
 
 
-async def test_admin_login_is_throttled(client: httpx.AsyncClient, platform: Platform) -> None:
+async def test_admin_login_is_throttled(client: httpx2.AsyncClient, platform: Platform) -> None:
     await platform.admins.create(ADMIN_EMAIL, ADMIN_PASSWORD)
     for _ in range(10):
         response = await client.post("/v1/admin/login",
@@ -295,7 +295,7 @@ async def test_admin_login_is_throttled(client: httpx.AsyncClient, platform: Pla
 
 
 async def test_jwks_publishes_keys_that_verify_project_tokens(
-        client: httpx.AsyncClient, project: dict, platform: Platform) -> None:
+        client: httpx2.AsyncClient, project: dict, platform: Platform) -> None:
     import jwt
 
     token = await platform.signing("demo").mint("demo", "user-1", "sess-1", "authenticated")

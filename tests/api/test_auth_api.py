@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from baas.core.platform import Platform
@@ -20,7 +20,7 @@ def as_user(pk: dict[str, str], auth: dict[str, Any]) -> dict[str, str]:
     return {**pk, "Authorization": "Bearer " + auth["session"]["access_token"]}
 
 
-async def sign_up(client: httpx.AsyncClient, pk: dict[str, str], email: str = "ann@example.com",
+async def sign_up(client: httpx2.AsyncClient, pk: dict[str, str], email: str = "ann@example.com",
                   password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
     response = await client.post(f"{P}/auth/signup", headers=pk,
                                  json={"email": email, "password": password, **extra})
@@ -28,20 +28,20 @@ async def sign_up(client: httpx.AsyncClient, pk: dict[str, str], email: str = "a
     return dict(response.json())
 
 
-async def log_in(client: httpx.AsyncClient, pk: dict[str, str], email: str = "ann@example.com",
-                 password: str = PASSWORD) -> httpx.Response:
+async def log_in(client: httpx2.AsyncClient, pk: dict[str, str], email: str = "ann@example.com",
+                 password: str = PASSWORD) -> httpx2.Response:
     return await client.post(f"{P}/auth/login", headers=pk,
                              json={"email": email, "password": password})
 
 
-async def user_count(client: httpx.AsyncClient, sk: dict[str, str]) -> int:
+async def user_count(client: httpx2.AsyncClient, sk: dict[str, str]) -> int:
     response = await client.get(f"{P}/users", headers=sk)
     assert response.status_code == 200, response.text
     return len(response.json()["items"])
 
 
 async def test_sign_up_normalizes_email_and_refuses_duplicates(
-        client: httpx.AsyncClient, pk: dict, sk: dict) -> None:
+        client: httpx2.AsyncClient, pk: dict, sk: dict) -> None:
     auth = await sign_up(client, pk, email="  Ann@Example.COM ", data={"name": "Ann"})
     user, session = auth["user"], auth["session"]
     assert user["email"] == "ann@example.com" and user["data"] == {"name": "Ann"}
@@ -77,14 +77,14 @@ async def test_sign_up_normalizes_email_and_refuses_duplicates(
      "validation_failed"),
 ])
 async def test_bad_sign_ups_answer_4xx_and_create_nothing(
-        client: httpx.AsyncClient, pk: dict, sk: dict, body: dict, status: int,
+        client: httpx2.AsyncClient, pk: dict, sk: dict, body: dict, status: int,
         code: str) -> None:
     error_of(await client.post(f"{P}/auth/signup", headers=pk, json=body), status, code)
     assert await user_count(client, sk) == 0
 
 
 async def test_login_failures_look_the_same_for_unknown_and_known_emails(
-        client: httpx.AsyncClient, pk: dict) -> None:
+        client: httpx2.AsyncClient, pk: dict) -> None:
     await sign_up(client, pk)
     wrong = await log_in(client, pk, password="wrong password!")
     unknown = await log_in(client, pk, email="nobody@example.com")
@@ -100,7 +100,7 @@ async def test_login_failures_look_the_same_for_unknown_and_known_emails(
     assert good.status_code == 200 and good.json()["user"]["email"] == "ann@example.com"
 
 
-async def test_auth_routes_need_the_projects_key(client: httpx.AsyncClient, pk: dict) -> None:
+async def test_auth_routes_need_the_projects_key(client: httpx2.AsyncClient, pk: dict) -> None:
     error_of(await client.post(f"{P}/auth/signup",
                                json={"email": "a@example.com", "password": PASSWORD}),
              401, "missing_api_key")
@@ -114,7 +114,7 @@ async def test_auth_routes_need_the_projects_key(client: httpx.AsyncClient, pk: 
 
 
 async def test_refresh_rotates_and_reuse_revokes_the_family(
-        client: httpx.AsyncClient, pk: dict) -> None:
+        client: httpx2.AsyncClient, pk: dict) -> None:
     auth = await sign_up(client, pk)
     first = auth["session"]["refresh_token"]
     rotated = await client.post(f"{P}/auth/refresh", headers=pk, json={"refresh_token": first})
@@ -138,7 +138,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(
         assert response.status_code in (401, 422)
 
 
-async def test_concurrent_refreshes_spend_a_token_once(client: httpx.AsyncClient,
+async def test_concurrent_refreshes_spend_a_token_once(client: httpx2.AsyncClient,
                                                        pk: dict) -> None:
     auth = await sign_up(client, pk)
     token = auth["session"]["refresh_token"]
@@ -149,7 +149,7 @@ async def test_concurrent_refreshes_spend_a_token_once(client: httpx.AsyncClient
     assert all(a.status_code in (200, 401) for a in answers)
 
 
-async def test_refresh_token_is_not_an_access_token(client: httpx.AsyncClient,
+async def test_refresh_token_is_not_an_access_token(client: httpx2.AsyncClient,
                                                     pk: dict) -> None:
     auth = await sign_up(client, pk)
     refresh = auth["session"]["refresh_token"]
@@ -157,7 +157,7 @@ async def test_refresh_token_is_not_an_access_token(client: httpx.AsyncClient,
              401, "invalid_token")
 
 
-async def test_anonymous_user_upgrades_and_keeps_its_id(client: httpx.AsyncClient,
+async def test_anonymous_user_upgrades_and_keeps_its_id(client: httpx2.AsyncClient,
                                                         pk: dict) -> None:
     guest = await client.post(f"{P}/auth/anonymous", headers=pk)
     assert guest.status_code == 201, guest.text
@@ -184,7 +184,7 @@ async def test_anonymous_user_upgrades_and_keeps_its_id(client: httpx.AsyncClien
     assert with_data.json()["user"]["data"] == {"theme": "dark"}
 
 
-async def test_update_me_data_email_and_password(client: httpx.AsyncClient, pk: dict) -> None:
+async def test_update_me_data_email_and_password(client: httpx2.AsyncClient, pk: dict) -> None:
     auth = await sign_up(client, pk, data={"name": "Ann", "age": 30})
     other = (await log_in(client, pk)).json()
     headers = as_user(pk, auth)
@@ -216,7 +216,7 @@ async def test_update_me_data_email_and_password(client: httpx.AsyncClient, pk: 
     assert moved.json()["email"] == "ann@new.example" and not moved.json()["email_verified"]
 
 
-async def test_logout_sessions_and_revocation(client: httpx.AsyncClient, pk: dict) -> None:
+async def test_logout_sessions_and_revocation(client: httpx2.AsyncClient, pk: dict) -> None:
     first = await sign_up(client, pk)
     second = (await log_in(client, pk)).json()
     third = (await log_in(client, pk)).json()
@@ -246,7 +246,7 @@ async def test_logout_sessions_and_revocation(client: httpx.AsyncClient, pk: dic
     assert (await client.get(f"{P}/auth/me", headers=as_user(pk, other_user))).status_code == 200
 
 
-async def test_delete_me_removes_the_account(client: httpx.AsyncClient, pk: dict,
+async def test_delete_me_removes_the_account(client: httpx2.AsyncClient, pk: dict,
                                              sk: dict) -> None:
     auth = await sign_up(client, pk)
     assert (await client.delete(f"{P}/auth/me", headers=as_user(pk, auth))).status_code == 204
@@ -258,7 +258,7 @@ async def test_delete_me_removes_the_account(client: httpx.AsyncClient, pk: dict
 
 
 async def test_user_management_with_secret_key_or_admin(
-        client: httpx.AsyncClient, pk: dict, sk: dict, admin: dict) -> None:
+        client: httpx2.AsyncClient, pk: dict, sk: dict, admin: dict) -> None:
     error_of(await client.get(f"{P}/users", headers=pk), 403, "secret_key_required")
     error_of(await client.get(f"{P}/users"), 401, "missing_api_key")
     made = await client.post(f"{P}/users", headers=sk, json={
@@ -305,7 +305,7 @@ async def test_user_management_with_secret_key_or_admin(
              "user_not_found")
 
 
-async def test_project_isolation(client: httpx.AsyncClient, admin: dict, pk: dict,
+async def test_project_isolation(client: httpx2.AsyncClient, admin: dict, pk: dict,
                                  platform: Platform) -> None:
     other = await client.post("/v1/admin/projects", json={"id": "other"}, headers=admin)
     other_pk = {"apikey": next(k["secret"] for k in other.json()["keys"]
@@ -322,7 +322,7 @@ async def test_project_isolation(client: httpx.AsyncClient, admin: dict, pk: dic
 
 
 async def test_login_rehashes_passwords_with_old_parameters(
-        client: httpx.AsyncClient, pk: dict, platform: Platform) -> None:
+        client: httpx2.AsyncClient, pk: dict, platform: Platform) -> None:
     from argon2 import PasswordHasher
 
     auth = await sign_up(client, pk)

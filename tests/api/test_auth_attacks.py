@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import httpx
+import httpx2
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -58,7 +58,7 @@ def claims_for(auth: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if v is not None}
 
 
-async def test_forged_access_tokens_are_refused(client: httpx.AsyncClient, pk: dict,
+async def test_forged_access_tokens_are_refused(client: httpx2.AsyncClient, pk: dict,
                                                 platform: Platform) -> None:
     auth = await sign_up(client, pk)
     kid, private = await real_key(platform)
@@ -105,7 +105,7 @@ async def test_forged_access_tokens_are_refused(client: httpx.AsyncClient, pk: d
     assert (await client.get(f"{P}/auth/me", headers=as_user(pk, auth))).status_code == 200
 
 
-async def test_rotated_signing_key_keeps_verifying(client: httpx.AsyncClient, pk: dict,
+async def test_rotated_signing_key_keeps_verifying(client: httpx2.AsyncClient, pk: dict,
                                                    admin: dict) -> None:
     before = await sign_up(client, pk)
     rotated = await client.post("/v1/admin/projects/demo/signing-keys:rotate", headers=admin)
@@ -146,7 +146,7 @@ async def settle(platform: Platform) -> None:
     await platform.mailer.drain()
 
 
-async def test_email_verification(client: httpx.AsyncClient, pk: dict, platform: Platform,
+async def test_email_verification(client: httpx2.AsyncClient, pk: dict, platform: Platform,
                                   settings: Settings) -> None:
     auth = await sign_up(client, pk)
     headers = as_user(pk, auth)
@@ -180,7 +180,7 @@ async def test_email_verification(client: httpx.AsyncClient, pk: dict, platform:
 
 
 async def test_verification_token_dies_when_the_email_changes(
-        client: httpx.AsyncClient, pk: dict, platform: Platform, settings: Settings) -> None:
+        client: httpx2.AsyncClient, pk: dict, platform: Platform, settings: Settings) -> None:
     auth = await sign_up(client, pk)
     headers = as_user(pk, auth)
     await client.post(f"{P}/auth/verify/request", headers=headers)
@@ -193,7 +193,7 @@ async def test_verification_token_dies_when_the_email_changes(
              "invalid_token")
 
 
-async def test_password_reset(client: httpx.AsyncClient, pk: dict, platform: Platform,
+async def test_password_reset(client: httpx2.AsyncClient, pk: dict, platform: Platform,
                               settings: Settings) -> None:
     auth = await sign_up(client, pk)
     other = (await log_in(client, pk)).json()
@@ -232,7 +232,7 @@ async def test_password_reset(client: httpx.AsyncClient, pk: dict, platform: Pla
 
 
 async def test_password_reset_through_the_emailed_page(
-        client: httpx.AsyncClient, pk: dict, platform: Platform, settings: Settings) -> None:
+        client: httpx2.AsyncClient, pk: dict, platform: Platform, settings: Settings) -> None:
     await sign_up(client, pk)
     await client.post(f"{P}/auth/password/forgot", headers=pk, json={"email": "ann@example.com"})
     await settle(platform)
@@ -250,7 +250,7 @@ async def test_password_reset_through_the_emailed_page(
     assert bad.status_code == 400 and "<script>" not in bad.text
 
 
-async def test_forgot_password_input_errors(client: httpx.AsyncClient, pk: dict) -> None:
+async def test_forgot_password_input_errors(client: httpx2.AsyncClient, pk: dict) -> None:
     error_of(await client.post(f"{P}/auth/password/forgot", headers=pk,
                                json={"email": ["a@example.com"]}), 422, "validation_failed")
     error_of(await client.post(f"{P}/auth/password/forgot", json={"email": "a@example.com"}),

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from baas.app import create_app
@@ -23,14 +23,14 @@ PASSWORD = "correct horse battery"
 
 @asynccontextmanager
 async def app_client(engine_kind: str, tmp_path: Path, request: pytest.FixtureRequest,
-                     **options: Any) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+                     **options: Any) -> AsyncIterator[tuple[httpx2.AsyncClient, dict[str, str]]]:
     """A fresh app with ``options`` as settings, a project, and its publishable key."""
     settings = make_settings(engine_kind, tmp_path, request, **options)
     platform = Platform(settings)
     app = create_app(settings, platform)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("10.0.0.5", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://baas.test") as c:
+        transport = httpx2.ASGITransport(app=app, client=("10.0.0.5", 40000))
+        async with httpx2.AsyncClient(transport=transport, base_url="http://baas.test") as c:
             await platform.admins.create(ADMIN_EMAIL, ADMIN_PASSWORD)
             token = (await c.post("/v1/admin/login", json={
                 "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})).json()["token"]
@@ -43,8 +43,8 @@ async def app_client(engine_kind: str, tmp_path: Path, request: pytest.FixtureRe
                 await platform.engine.drop_database(name)
 
 
-async def login(client: httpx.AsyncClient, pk: dict[str, str], password: str,
-                email: str = "ann@example.com", **headers: str) -> httpx.Response:
+async def login(client: httpx2.AsyncClient, pk: dict[str, str], password: str,
+                email: str = "ann@example.com", **headers: str) -> httpx2.Response:
     return await client.post(f"{P}/auth/login", headers={**pk, **headers},
                              json={"email": email, "password": password})
 

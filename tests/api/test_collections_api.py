@@ -3,7 +3,7 @@ validation of names, rules, schemas and indexes, who may manage them, rules:chec
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from baas.core.platform import Platform
 from tests.api.collections_helpers import (
@@ -20,7 +20,7 @@ from tests.api.collections_helpers import (
 from tests.api.test_admin_api import error_of
 
 
-async def test_define_read_list_and_drop(client: httpx.AsyncClient, sk: dict,
+async def test_define_read_list_and_drop(client: httpx2.AsyncClient, sk: dict,
                                          platform: Platform) -> None:
     made = await define(client, sk, "todos", schema=OWNER_SCHEMA, rules=OWNER_RULES,
                         indexes=[{"fields": ["owner", "-created_at"]}])
@@ -44,7 +44,7 @@ async def test_define_read_list_and_drop(client: httpx.AsyncClient, sk: dict,
     assert await list_all(client, sk, "notes") == []  # the documents went with it
 
 
-async def test_duplicate_and_invalid_definitions(client: httpx.AsyncClient, sk: dict) -> None:
+async def test_duplicate_and_invalid_definitions(client: httpx2.AsyncClient, sk: dict) -> None:
     await define(client, sk, "todos")
     error_of(await client.post(C, headers=sk, json={"name": "todos"}), 409, "collection_exists")
     for name in ("1abc", "a-b", "x" * 61, "", "$where", None):
@@ -74,7 +74,7 @@ async def test_duplicate_and_invalid_definitions(client: httpx.AsyncClient, sk: 
 
 
 async def test_only_secret_keys_and_admins_manage_collections(
-        client: httpx.AsyncClient, sk: dict, pk: dict, admin: dict) -> None:
+        client: httpx2.AsyncClient, sk: dict, pk: dict, admin: dict) -> None:
     assert (await client.post(C, headers=admin, json={"name": "by_admin"})).status_code == 201
     ann = await user(client, pk, "ann@example.com")
     for headers in (pk, ann):
@@ -89,7 +89,7 @@ async def test_only_secret_keys_and_admins_manage_collections(
     assert (await client.get(f"{C}/by_admin", headers=sk)).status_code == 200
 
 
-async def test_patch_merges_rules_and_replaces_indexes(client: httpx.AsyncClient, sk: dict,
+async def test_patch_merges_rules_and_replaces_indexes(client: httpx2.AsyncClient, sk: dict,
                                                        platform: Platform) -> None:
     await define(client, sk, "posts", rules={"list": "", "get": ""},
                  indexes=[{"fields": ["title"]}, {"fields": ["slug"], "unique": True}])
@@ -117,7 +117,7 @@ async def test_patch_merges_rules_and_replaces_indexes(client: httpx.AsyncClient
 
 
 async def test_unique_index_on_existing_duplicates_reports_failed(
-        client: httpx.AsyncClient, sk: dict, platform: Platform) -> None:
+        client: httpx2.AsyncClient, sk: dict, platform: Platform) -> None:
     await define(client, sk, "tags")
     for _ in range(2):
         await create(client, sk, "tags", {"slug": "same"})
@@ -128,7 +128,7 @@ async def test_unique_index_on_existing_duplicates_reports_failed(
     assert index["status"] == "failed" and "duplicate" in index["error"]
 
 
-async def test_rules_check_explains_decisions(client: httpx.AsyncClient, sk: dict, pk: dict
+async def test_rules_check_explains_decisions(client: httpx2.AsyncClient, sk: dict, pk: dict
                                               ) -> None:
     await define(client, sk, "todos", schema=OWNER_SCHEMA, rules=OWNER_RULES)
     ann = await user(client, pk, "ann@example.com")

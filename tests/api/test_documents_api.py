@@ -4,7 +4,7 @@ projection, count)."""
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from baas.core.platform import Platform
 from tests.api.collections_helpers import C, create, define, list_all
@@ -13,7 +13,7 @@ from tests.api.test_admin_api import error_of
 D = C + "/notes/documents"
 
 
-async def test_crud_with_system_fields(client: httpx.AsyncClient, sk: dict) -> None:
+async def test_crud_with_system_fields(client: httpx2.AsyncClient, sk: dict) -> None:
     await define(client, sk, "notes")
     response = await client.post(D, headers=sk, json={"title": "a", "meta": {"a": 1, "b": 2}})
     assert response.status_code == 201, response.text
@@ -37,7 +37,7 @@ async def test_crud_with_system_fields(client: httpx.AsyncClient, sk: dict) -> N
     error_of(await client.get(f"{C}/nope/documents/x", headers=sk), 404, "collection_not_found")
 
 
-async def test_system_fields_cannot_be_set(client: httpx.AsyncClient, sk: dict) -> None:
+async def test_system_fields_cannot_be_set(client: httpx2.AsyncClient, sk: dict) -> None:
     await define(client, sk, "notes")
     doc = await create(client, sk, "notes", {"title": "a"})
     for field, value in (("id", "mine"), ("version", 99), ("created_at", "2000-01-01T00:00:00Z"),
@@ -53,7 +53,7 @@ async def test_system_fields_cannot_be_set(client: httpx.AsyncClient, sk: dict) 
     assert len(await list_all(client, sk, "notes")) == 1
 
 
-async def test_if_match_makes_writes_conditional(client: httpx.AsyncClient, sk: dict) -> None:
+async def test_if_match_makes_writes_conditional(client: httpx2.AsyncClient, sk: dict) -> None:
     await define(client, sk, "notes")
     doc = await create(client, sk, "notes", {"n": 1})
     url = f"{D}/{doc['id']}"
@@ -74,7 +74,7 @@ async def test_if_match_makes_writes_conditional(client: httpx.AsyncClient, sk: 
     assert (await client.delete(url, headers={**sk, "If-Match": "3"})).status_code == 204
 
 
-async def test_idempotency_key_replays_the_first_answer(client: httpx.AsyncClient, sk: dict
+async def test_idempotency_key_replays_the_first_answer(client: httpx2.AsyncClient, sk: dict
                                                         ) -> None:
     await define(client, sk, "notes")
     headers = {**sk, "Idempotency-Key": "order-42"}
@@ -94,7 +94,7 @@ async def test_idempotency_key_replays_the_first_answer(client: httpx.AsyncClien
     assert len(await list_all(client, sk, "notes")) == 2
 
 
-async def test_schema_validation_defaults_and_unique(client: httpx.AsyncClient, sk: dict
+async def test_schema_validation_defaults_and_unique(client: httpx2.AsyncClient, sk: dict
                                                      ) -> None:
     schema = {"fields": {
         "title": {"type": "string", "required": True, "max_length": 5},
@@ -124,7 +124,7 @@ async def test_schema_validation_defaults_and_unique(client: httpx.AsyncClient, 
     assert len(await list_all(client, sk, "tasks")) == 2
 
 
-async def seed(client: httpx.AsyncClient, sk: dict, count: int) -> list[dict]:
+async def seed(client: httpx2.AsyncClient, sk: dict, count: int) -> list[dict]:
     await define(client, sk, "items", indexes=[{"fields": ["group", "-n"]}])
     response = await client.post(f"{C}/items/documents:batch", headers=sk, json={"operations": [
         {"op": "create", "data": {"n": i, "group": "even" if i % 2 == 0 else "odd",
@@ -134,7 +134,7 @@ async def seed(client: httpx.AsyncClient, sk: dict, count: int) -> list[dict]:
     return [r["document"] for r in response.json()["results"]]
 
 
-async def test_list_filters_sorts_and_pages(client: httpx.AsyncClient, sk: dict,
+async def test_list_filters_sorts_and_pages(client: httpx2.AsyncClient, sk: dict,
                                             platform: Platform) -> None:
     docs = await seed(client, sk, 25)
     await platform.collections.drain()
@@ -169,7 +169,7 @@ async def test_list_filters_sorts_and_pages(client: httpx.AsyncClient, sk: dict,
     assert [d["id"] for d in default] == [d["id"] for d in docs]  # creation order
 
 
-async def test_bad_list_parameters(client: httpx.AsyncClient, sk: dict) -> None:
+async def test_bad_list_parameters(client: httpx2.AsyncClient, sk: dict) -> None:
     await seed(client, sk, 3)
     url = f"{C}/items/documents"
     cases = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-import httpx
+import httpx2
 import pytest
 
 from tests.api.collections_helpers import (
@@ -26,12 +26,12 @@ T = C + "/todos/documents"
 
 
 @pytest.fixture
-async def two_users(client: httpx.AsyncClient, sk: dict, pk: dict) -> tuple[dict, dict]:
+async def two_users(client: httpx2.AsyncClient, sk: dict, pk: dict) -> tuple[dict, dict]:
     await define(client, sk, "todos", schema=OWNER_SCHEMA, rules=OWNER_RULES)
     return (await user(client, pk, "ann@example.com"), await user(client, pk, "bob@example.com"))
 
 
-async def test_users_see_only_their_own_documents(client: httpx.AsyncClient, sk: dict,
+async def test_users_see_only_their_own_documents(client: httpx2.AsyncClient, sk: dict,
                                                   two_users: tuple[dict, dict]) -> None:
     ann, bob = two_users
     mine = await create(client, ann, "todos", {"title": "ann's"})
@@ -57,7 +57,7 @@ async def test_users_see_only_their_own_documents(client: httpx.AsyncClient, sk:
     assert len(await list_all(client, sk, "todos")) == 2
 
 
-async def test_client_filters_cannot_widen_the_list_rule(client: httpx.AsyncClient,
+async def test_client_filters_cannot_widen_the_list_rule(client: httpx2.AsyncClient,
                                                          two_users: tuple[dict, dict]) -> None:
     ann, bob = two_users
     await create(client, ann, "todos", {"title": "secret"})
@@ -73,7 +73,7 @@ async def test_client_filters_cannot_widen_the_list_rule(client: httpx.AsyncClie
     assert counted["total"] == 1
 
 
-async def test_forged_owner_id_and_version(client: httpx.AsyncClient, sk: dict,
+async def test_forged_owner_id_and_version(client: httpx2.AsyncClient, sk: dict,
                                            two_users: tuple[dict, dict]) -> None:
     ann, bob = two_users
     err = error_of(await client.post(T, headers=bob, json={"title": "x", "owner": uid(ann)}),
@@ -95,7 +95,7 @@ async def test_forged_owner_id_and_version(client: httpx.AsyncClient, sk: dict,
     assert moved.status_code == 200 and moved.json()["owner"] == uid(bob)
 
 
-async def test_operator_smuggling_is_refused(client: httpx.AsyncClient, sk: dict,
+async def test_operator_smuggling_is_refused(client: httpx2.AsyncClient, sk: dict,
                                              two_users: tuple[dict, dict]) -> None:
     ann, _ = two_users
     bodies = [{"title": "x", "$where": "1"}, {"title": {"$gt": ""}},
@@ -125,7 +125,7 @@ async def test_operator_smuggling_is_refused(client: httpx.AsyncClient, sk: dict
             error_of(response, 400, "invalid_filter")
 
 
-async def test_hostile_numbers_sizes_and_depth(client: httpx.AsyncClient, sk: dict) -> None:
+async def test_hostile_numbers_sizes_and_depth(client: httpx2.AsyncClient, sk: dict) -> None:
     await define(client, sk, "notes")
     url = f"{C}/notes/documents"
     headers = {**sk, "Content-Type": "application/json"}
@@ -151,7 +151,7 @@ async def test_hostile_numbers_sizes_and_depth(client: httpx.AsyncClient, sk: di
     assert len(await list_all(client, sk, "notes")) == 1
 
 
-async def test_public_read_owner_write(client: httpx.AsyncClient, sk: dict, pk: dict) -> None:
+async def test_public_read_owner_write(client: httpx2.AsyncClient, sk: dict, pk: dict) -> None:
     await define(client, sk, "posts", schema=OWNER_SCHEMA, rules=PUBLIC_READ_RULES)
     ann, bob = await user(client, pk, "ann@example.com"), await user(client, pk, "bob@example.com")
     post = await create(client, ann, "posts", {"title": "hello"})
@@ -169,7 +169,7 @@ async def test_public_read_owner_write(client: httpx.AsyncClient, sk: dict, pk: 
     assert len(await list_all(client, sk, "posts")) == 1
 
 
-async def test_collections_without_rules_are_closed(client: httpx.AsyncClient, sk: dict,
+async def test_collections_without_rules_are_closed(client: httpx2.AsyncClient, sk: dict,
                                                     pk: dict) -> None:
     await define(client, sk, "internal")
     doc = await create(client, sk, "internal", {"secret": 1})
@@ -187,7 +187,7 @@ async def test_collections_without_rules_are_closed(client: httpx.AsyncClient, s
     assert len(await list_all(client, sk, "internal")) == 1
 
 
-async def test_update_rules_see_incoming_data(client: httpx.AsyncClient, sk: dict, pk: dict
+async def test_update_rules_see_incoming_data(client: httpx2.AsyncClient, sk: dict, pk: dict
                                               ) -> None:
     rules = {**OWNER_RULES, "create": '@auth.id != null && @data.status = "draft"',
              "update": 'owner = @auth.id && status != "locked" && @data.status != "locked"'}
@@ -204,7 +204,7 @@ async def test_update_rules_see_incoming_data(client: httpx.AsyncClient, sk: dic
     assert (await client.get(url, headers=ann)).json()["title"] == "y"
 
 
-async def test_batch_is_all_or_nothing(client: httpx.AsyncClient, sk: dict,
+async def test_batch_is_all_or_nothing(client: httpx2.AsyncClient, sk: dict,
                                        two_users: tuple[dict, dict]) -> None:
     ann, bob = two_users
     url = T + ":batch"
@@ -241,7 +241,7 @@ async def test_batch_is_all_or_nothing(client: httpx.AsyncClient, sk: dict,
     assert len(await list_all(client, ann, "todos")) == 3
 
 
-async def test_batch_fails_in_the_store_and_keeps_nothing(client: httpx.AsyncClient, sk: dict
+async def test_batch_fails_in_the_store_and_keeps_nothing(client: httpx2.AsyncClient, sk: dict
                                                           ) -> None:
     schema = {"fields": {"slug": {"type": "string", "unique": True}}}
     await define(client, sk, "tags", schema=schema)

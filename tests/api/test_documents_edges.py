@@ -9,7 +9,7 @@ import asyncio
 import base64
 import json
 
-import httpx
+import httpx2
 import pytest
 
 from baas.core.data.documents import ListQuery
@@ -32,7 +32,7 @@ from tests.api.test_admin_api import error_of
 
 
 async def test_recreated_collection_is_not_served_from_another_workers_cache(
-        client: httpx.AsyncClient, sk: dict, settings: Settings) -> None:
+        client: httpx2.AsyncClient, sk: dict, settings: Settings) -> None:
     # A second worker on the same data, reusing what it reads for cache_seconds.
     other = Platform(settings.model_copy(update={"cache_seconds": 0.5}))
     await other.open(background=False)
@@ -52,7 +52,7 @@ async def test_recreated_collection_is_not_served_from_another_workers_cache(
 
 
 async def test_documents_left_by_a_racing_write_do_not_reappear(
-        client: httpx.AsyncClient, sk: dict, platform: Platform) -> None:
+        client: httpx2.AsyncClient, sk: dict, platform: Platform) -> None:
     await define(client, sk, "notes")
     assert (await client.delete(f"{C}/notes", headers=sk)).status_code == 204
     # A create that read the definition before the drop lands afterwards.
@@ -62,7 +62,7 @@ async def test_documents_left_by_a_racing_write_do_not_reappear(
 
 
 async def test_index_builds_converge_on_the_latest_definition(
-        client: httpx.AsyncClient, sk: dict, platform: Platform) -> None:
+        client: httpx2.AsyncClient, sk: dict, platform: Platform) -> None:
     await define(client, sk, "items")
     many = [{"fields": [f"f{i}"]} for i in range(8)] + [{"fields": ["k"], "unique": True}]
     await client.patch(f"{C}/items", headers=sk, json={"indexes": many})
@@ -74,7 +74,7 @@ async def test_index_builds_converge_on_the_latest_definition(
         await create(client, sk, "items", {"k": 5})
 
 
-async def test_hostile_query_numbers_and_cursors(client: httpx.AsyncClient, sk: dict) -> None:
+async def test_hostile_query_numbers_and_cursors(client: httpx2.AsyncClient, sk: dict) -> None:
     await define(client, sk, "items")
     doc = await create(client, sk, "items", {"n": 1})
     url = f"{C}/items/documents"
@@ -91,7 +91,7 @@ async def test_hostile_query_numbers_and_cursors(client: httpx.AsyncClient, sk: 
              "invalid_if_match")
 
 
-async def test_patch_changes_values_python_thinks_equal(client: httpx.AsyncClient, sk: dict
+async def test_patch_changes_values_python_thinks_equal(client: httpx2.AsyncClient, sk: dict
                                                        ) -> None:
     await define(client, sk, "items")
     doc = await create(client, sk, "items", {"done": 1, "zero": 0, "f": 1.5, "nested": {"a": 1}})
@@ -104,7 +104,7 @@ async def test_patch_changes_values_python_thinks_equal(client: httpx.AsyncClien
     assert stored["done"] is True and stored["zero"] is False and stored["f"] == 1.5
 
 
-async def test_rules_check_builds_data_like_a_real_write(client: httpx.AsyncClient, sk: dict,
+async def test_rules_check_builds_data_like_a_real_write(client: httpx2.AsyncClient, sk: dict,
                                                          pk: dict) -> None:
     rules = {"create": "@data.owner = @auth.id && @data.done = false", "get": "",
              "update": "@data.owner = @auth.id"}
@@ -127,7 +127,7 @@ async def test_rules_check_builds_data_like_a_real_write(client: httpx.AsyncClie
 
 
 async def test_idempotency_keys_need_an_identity_and_cover_batches(
-        client: httpx.AsyncClient, sk: dict, pk: dict) -> None:
+        client: httpx2.AsyncClient, sk: dict, pk: dict) -> None:
     await define(client, sk, "notes", rules={"create": "", "list": "", "get": ""})
     url = f"{C}/notes/documents"
     error_of(await client.post(url, headers={**pk, "Idempotency-Key": "k1"}, json={"a": 1}),
@@ -145,7 +145,7 @@ async def test_idempotency_keys_need_an_identity_and_cover_batches(
     assert len(await list_all(client, sk, "notes")) == 5
 
 
-async def test_auth_email_is_bound_only_once_verified(client: httpx.AsyncClient, sk: dict,
+async def test_auth_email_is_bound_only_once_verified(client: httpx2.AsyncClient, sk: dict,
                                                       pk: dict) -> None:
     await define(client, sk, "ops", rules={"create": '@auth.email = "ops@example.com"'})
     eve = await user(client, pk, "ops@example.com")  # signed up with an address she may not own

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from baas.core.platform import Platform
@@ -27,7 +27,7 @@ def settings(engine_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 @pytest.mark.parametrize("engine_kind", ["sqlite"])
 async def test_slow_list_answers_503_and_the_server_keeps_going(
-        client: httpx.AsyncClient, sk: dict, platform: Platform) -> None:
+        client: httpx2.AsyncClient, sk: dict, platform: Platform) -> None:
     await define(client, sk, "logs", rules={"list": ""})
     db: Any = platform.documents.db("demo")
     rows = [(f"r{i:06d}", f'{{"id":"r{i:06d}","line":"entry {i} of a long log","n":{i},'

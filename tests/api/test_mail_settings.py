@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from baas.core.platform import Platform
 
@@ -15,7 +15,7 @@ VERIFY = {"subject": "Confirm $email for $project",
           "html": "<p><a href=\"$link\">Confirm</a> within $expires</p>"}
 
 
-async def test_get_defaults(client: httpx.AsyncClient, admin: dict[str, str],
+async def test_get_defaults(client: httpx2.AsyncClient, admin: dict[str, str],
                             project: dict) -> None:
     response = await client.get(URL, headers=admin)
     assert response.status_code == 200, response.text
@@ -28,7 +28,7 @@ async def test_get_defaults(client: httpx.AsyncClient, admin: dict[str, str],
         assert template["subject"]
 
 
-async def test_put_then_get(client: httpx.AsyncClient, admin: dict[str, str], project: dict,
+async def test_put_then_get(client: httpx2.AsyncClient, admin: dict[str, str], project: dict,
                             platform: Platform) -> None:
     response = await client.put(URL, json={"smtp": SMTP, "templates": {"verify_email": VERIFY}},
                                 headers=admin)
@@ -61,7 +61,7 @@ async def test_put_then_get(client: httpx.AsyncClient, admin: dict[str, str], pr
     assert response.json()["templates"]["verify_email"]["custom"] is False
 
 
-async def test_bad_template_lists_every_problem(client: httpx.AsyncClient,
+async def test_bad_template_lists_every_problem(client: httpx2.AsyncClient,
                                                 admin: dict[str, str], project: dict) -> None:
     bad = {"subject": "x" * 201, "text": "no link here, only $token", "html": ""}
     response = await client.put(URL, json={"smtp": None, "templates": {
@@ -79,7 +79,7 @@ async def test_bad_template_lists_every_problem(client: httpx.AsyncClient,
     assert response.json()["templates"]["verify_email"]["custom"] is False
 
 
-async def test_bad_bodies(client: httpx.AsyncClient, admin: dict[str, str],
+async def test_bad_bodies(client: httpx2.AsyncClient, admin: dict[str, str],
                           project: dict) -> None:
     cases = [
         ({"templates": {}}, "validation_failed"),  # smtp is required (null for none)
@@ -97,7 +97,7 @@ async def test_bad_bodies(client: httpx.AsyncClient, admin: dict[str, str],
         assert response.json()["error"]["details"]["errors"], body
 
 
-async def test_callers_that_are_not_admins(client: httpx.AsyncClient, admin: dict[str, str],
+async def test_callers_that_are_not_admins(client: httpx2.AsyncClient, admin: dict[str, str],
                                            project: dict) -> None:
     publishable = project["keys"][0]["secret"]
     secret = project["keys"][1]["secret"]
@@ -112,7 +112,7 @@ async def test_callers_that_are_not_admins(client: httpx.AsyncClient, admin: dic
     assert response.json()["smtp"] is None
 
 
-async def test_unknown_project(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+async def test_unknown_project(client: httpx2.AsyncClient, admin: dict[str, str]) -> None:
     for url in ("/v1/admin/projects/nope/mail", "/v1/admin/projects/NOT_VALID/mail"):
         response = await client.get(url, headers=admin)
         assert response.status_code == 404

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from baas_cli import config
 from baas_cli.main import app
@@ -471,7 +471,7 @@ def test_rules_check(ctx: Ctx) -> None:
     with ctx.backend.admin() as client:
         users = client.admin.users(ctx.project)
         ada = users.create("ada@example.com", "a long password")
-    stored = httpx.post(
+    stored = httpx2.post(
         f"{ctx.backend.url}/v1/projects/{ctx.project}/collections/todos/documents",
         headers={"apikey": ctx.keys["secret"]}, json={"owner": ada.id, "title": "x"},
         timeout=30)

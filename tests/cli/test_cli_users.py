@@ -1,6 +1,6 @@
 """`baas users` and `baas keys signing/rotate-signing` without a server: help, argument
 checks, login state, and the requests sent to (and answers shown from) a fake server
-behind ``httpx.MockTransport``."""
+behind ``httpx2.MockTransport``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from baas_cli import session
 from baas_cli.main import app
@@ -37,11 +37,11 @@ def user(n: int, **extra: Any) -> dict[str, Any]:
 class Fake:
     """Records requests and answers them with ``handler``."""
 
-    def __init__(self, handler: Callable[[httpx.Request], httpx.Response]) -> None:
+    def __init__(self, handler: Callable[[httpx2.Request], httpx2.Response]) -> None:
         self.handler = handler
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         return self.handler(request)
 
@@ -52,10 +52,10 @@ class Fake:
 @pytest.fixture
 def fake(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Fake:
     log_in(isolated_env)
-    fake = Fake(lambda request: httpx.Response(500))
+    fake = Fake(lambda request: httpx2.Response(500))
 
     def client(url: str, token: str | None = None) -> Client:
-        return Client(url, token=token, transport=httpx.MockTransport(fake))
+        return Client(url, token=token, transport=httpx2.MockTransport(fake))
 
     monkeypatch.setattr(session, "Client", client)
     return fake
@@ -143,11 +143,11 @@ def test_delete_asks_first(fake: Fake) -> None:
 def test_list_pages_through_everything(fake: Fake) -> None:
     everyone = [user(n) for n in range(1, 6)]
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         start = int(request.url.params.get("cursor") or 0)
         size = int(request.url.params["limit"])
         end = start + size
-        return httpx.Response(200, json={"items": everyone[start:end],
+        return httpx2.Response(200, json={"items": everyone[start:end],
                                          "next_cursor": str(end) if end < 5 else None})
 
     fake.handler = handler
@@ -171,7 +171,7 @@ def test_list_pages_through_everything(fake: Fake) -> None:
 
 
 def test_list_empty(fake: Fake) -> None:
-    fake.handler = lambda r: httpx.Response(200, json={"items": [], "next_cursor": None})
+    fake.handler = lambda r: httpx2.Response(200, json={"items": [], "next_cursor": None})
     result = runner.invoke(app, ["users", "list", "-p", "demo"])
     assert result.exit_code == 0
     assert "No users in project demo." in result.stdout
@@ -180,7 +180,7 @@ def test_list_empty(fake: Fake) -> None:
 
 
 def test_create_sends_the_prompted_password(fake: Fake) -> None:
-    fake.handler = lambda r: httpx.Response(201, json=user(1, email_verified=True))
+    fake.handler = lambda r: httpx2.Response(201, json=user(1, email_verified=True))
     result = runner.invoke(app, ["users", "create", "-p", "demo", "--email", "u1@example.com",
                                  "--verified", "--data", '{"name": "Ada"}', "--json"],
                            input="secret pw\nsecret pw\n")
@@ -200,7 +200,7 @@ def test_create_sends_the_prompted_password(fake: Fake) -> None:
 
 
 def test_create_refused_is_exit_1(fake: Fake) -> None:
-    fake.handler = lambda r: httpx.Response(409, json={"error": {
+    fake.handler = lambda r: httpx2.Response(409, json={"error": {
         "status": 409, "code": "email_taken", "message": "the email is already registered",
         "details": {}}})
     result = runner.invoke(app, ["users", "create", "-p", "demo", "--email", "u1@example.com",
@@ -210,15 +210,15 @@ def test_create_refused_is_exit_1(fake: Fake) -> None:
 
 
 def test_user_by_email_then_disable_and_delete(fake: Fake) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         if request.method == "GET":  # the email lookup: a prefix match, then exact
             prefix = request.url.params["email"]
             items = [u for u in (user(1), user(11, email="u1@example.com.au"))
                      if u["email"].startswith(prefix)]
-            return httpx.Response(200, json={"items": items, "next_cursor": None})
+            return httpx2.Response(200, json={"items": items, "next_cursor": None})
         if request.method == "PATCH":
-            return httpx.Response(200, json=user(1, disabled=True))
-        return httpx.Response(204)
+            return httpx2.Response(200, json=user(1, disabled=True))
+        return httpx2.Response(204)
 
     fake.handler = handler
     result = runner.invoke(app, ["users", "disable", "-p", "demo", "U1@example.com"])
@@ -239,7 +239,7 @@ def test_user_by_email_then_disable_and_delete(fake: Fake) -> None:
 
 
 def test_show_and_update(fake: Fake) -> None:
-    fake.handler = lambda r: httpx.Response(200, json=user(2, data={"name": "Ada"}))
+    fake.handler = lambda r: httpx2.Response(200, json=user(2, data={"name": "Ada"}))
     result = runner.invoke(app, ["users", "show", "-p", "demo", "usr_2"])
     assert result.exit_code == 0, result.output
     assert '{"name": "Ada"}' in result.stdout and "u2@example.com" in result.stdout
@@ -253,7 +253,7 @@ def test_show_and_update(fake: Fake) -> None:
 
 
 def test_not_found_is_exit_1(fake: Fake) -> None:
-    fake.handler = lambda r: httpx.Response(404, json={"error": {
+    fake.handler = lambda r: httpx2.Response(404, json={"error": {
         "status": 404, "code": "user_not_found", "message": "user usr_9 not found",
         "details": {}}})
     result = runner.invoke(app, ["users", "enable", "-p", "demo", "usr_9"])
@@ -269,10 +269,10 @@ SIGNING = [
 
 
 def test_signing_keys(fake: Fake) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         if request.method == "POST":
-            return httpx.Response(200, json={"current": "sig_2", "items": SIGNING})
-        return httpx.Response(200, json={"items": SIGNING, "next_cursor": None})
+            return httpx2.Response(200, json={"current": "sig_2", "items": SIGNING})
+        return httpx2.Response(200, json={"items": SIGNING, "next_cursor": None})
 
     fake.handler = handler
     result = runner.invoke(app, ["keys", "rotate-signing", "-p", "demo"])
@@ -289,17 +289,17 @@ def test_signing_keys(fake: Fake) -> None:
 async def test_async_sdk_users_and_signing_keys() -> None:
     seen: list[tuple[str, str]] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append((request.method, request.url.path))
         if request.url.path.endswith("signing-keys"):
-            return httpx.Response(200, json={"items": SIGNING, "next_cursor": None})
+            return httpx2.Response(200, json={"items": SIGNING, "next_cursor": None})
         if request.method == "GET" and request.url.path.endswith("/users"):
-            return httpx.Response(200, json={"items": [user(1)], "next_cursor": None})
+            return httpx2.Response(200, json={"items": [user(1)], "next_cursor": None})
         if request.method == "DELETE":
-            return httpx.Response(204)
-        return httpx.Response(200, json=user(1))
+            return httpx2.Response(204)
+        return httpx2.Response(200, json=user(1))
 
-    async with AsyncClient(URL, token="adm_x", transport=httpx.MockTransport(handler)) as c:
+    async with AsyncClient(URL, token="adm_x", transport=httpx2.MockTransport(handler)) as c:
         users = c.admin.users("my app")
         assert [u.id for u in await users.list(email="u")] == ["usr_1"]
         assert (await users.create("u1@example.com", "pw")).email == "u1@example.com"

@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 
+from baas.core import migrations
 from baas.core.data.collections import CollectionDefs
 from baas.core.errors import Unauthorized
 from baas.core.tenancy.keys import Keys
@@ -18,7 +19,7 @@ TTL = 0.5
 
 async def test_a_key_revoked_here_is_refused_at_once(engine: Engine) -> None:
     keys = Keys(engine.database("platform"), cache_seconds=60)
-    await keys.setup()
+    await migrations.migrate(engine.database("platform"), migrations.PLATFORM)
     made = await keys.create("demo", "publishable", None, None)
     assert (await keys.authenticate("demo", made["secret"])).id == made["id"]
     await keys.revoke("demo", made["id"])
@@ -30,7 +31,7 @@ async def test_a_key_revoked_here_is_refused_at_once(engine: Engine) -> None:
 async def test_a_key_revoked_elsewhere_is_refused_within_the_cache_time(engine: Engine) -> None:
     here = Keys(engine.database("platform"), cache_seconds=TTL)
     there = Keys(engine.database("platform"), cache_seconds=TTL)
-    await here.setup()
+    await migrations.migrate(engine.database("platform"), migrations.PLATFORM)
     made = await here.create("demo", "secret", None, None)
     assert (await here.authenticate("demo", made["secret"])).kind == "secret"
     await there.revoke("demo", made["id"])
@@ -53,7 +54,7 @@ async def test_a_key_revoked_elsewhere_is_refused_within_the_cache_time(engine: 
 async def test_no_cache_reads_every_time(engine: Engine) -> None:
     here = Keys(engine.database("platform"), cache_seconds=0)
     there = Keys(engine.database("platform"), cache_seconds=0)
-    await here.setup()
+    await migrations.migrate(engine.database("platform"), migrations.PLATFORM)
     made = await here.create("demo", "publishable", None, None)
     await here.authenticate("demo", made["secret"])
     await there.revoke("demo", made["id"])

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from baas.core import clock
+from baas.core.auth import sessions as sessions_module
 from baas.core.auth.sessions import Sessions
 from baas.core.errors import Unauthorized
 from baas.store import Engine
@@ -20,7 +21,7 @@ def make(engine: Engine, idle: int = 300, absolute: int = 900) -> Sessions:
 
 async def test_lifetimes_idle_capped_by_absolute(engine: Engine) -> None:
     sessions = make(engine)
-    await sessions.setup()
+    await sessions_module.create_indexes(engine.database("p_demo"))
     record, token = await sessions.start("usr_1", user_agent="x" * 1000, ip="192.0.2.1")
     created = clock.parse(record["created_at"])
     assert record["expires_at"] == record["idle_expires_at"]
@@ -38,7 +39,7 @@ async def test_lifetimes_idle_capped_by_absolute(engine: Engine) -> None:
 
 async def test_expired_session_cannot_refresh(engine: Engine) -> None:
     sessions = make(engine)
-    await sessions.setup()
+    await sessions_module.create_indexes(engine.database("p_demo"))
     record, token = await sessions.start("usr_1", user_agent=None, ip=None)
     await sessions.records.update(record["id"], {"expires_at": clock.iso(
         clock.now() - timedelta(seconds=1))})
@@ -51,7 +52,7 @@ async def test_expired_session_cannot_refresh(engine: Engine) -> None:
 
 async def test_reuse_revokes_the_family_and_races_spend_once(engine: Engine) -> None:
     sessions = make(engine)
-    await sessions.setup()
+    await sessions_module.create_indexes(engine.database("p_demo"))
     record, first = await sessions.start("usr_1", user_agent=None, ip=None)
     _, second = await sessions.rotate(first)
     with pytest.raises(Unauthorized) as caught:
@@ -70,7 +71,7 @@ async def test_reuse_revokes_the_family_and_races_spend_once(engine: Engine) -> 
 
 async def test_revoke_user_keeps_one(engine: Engine) -> None:
     sessions = make(engine)
-    await sessions.setup()
+    await sessions_module.create_indexes(engine.database("p_demo"))
     keep, _ = await sessions.start("usr_1", user_agent=None, ip=None)
     await asyncio.sleep(0.002)  # ids order by millisecond
     await sessions.start("usr_1", user_agent=None, ip=None)

@@ -12,6 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from baas.core import migrations
 from baas.core.auth.tokens import SigningKeys, TokenError
 from baas.core.errors import Unavailable
 from baas.core.secretbox import SecretBox, SecretBoxError
@@ -19,6 +20,12 @@ from baas.store import Engine
 
 ISSUER = "http://baas.test"
 MASTER = b"master-key-for-tests-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+async def migrated(engine: Engine) -> None:
+    """The project database as a created project has it (the unique index on current)."""
+    await migrations.migrate(engine.database("p_demo"), migrations.PROJECT)
 
 
 def make(engine: Engine, **kwargs: Any) -> SigningKeys:

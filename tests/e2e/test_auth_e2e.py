@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import httpx
+import httpx2
 import jwt
 import pytest
 
@@ -48,9 +48,9 @@ def auth_server(request: pytest.FixtureRequest, tmp_path: Path,
         made = cli(server, "admin", "create", "--email", "ops@example.com", "--password-stdin",
                    "--data-dir", str(server.data_dir), stdin=PASSWORD + "\n")
         assert made.returncode == 0, made.stderr
-        token = httpx.post(f"{server.url}/v1/admin/login", json={
+        token = httpx2.post(f"{server.url}/v1/admin/login", json={
             "email": "ops@example.com", "password": PASSWORD}).json()["token"]
-        project = httpx.post(f"{server.url}/v1/admin/projects", json={"id": "demo"},
+        project = httpx2.post(f"{server.url}/v1/admin/projects", json={"id": "demo"},
                              headers={"Authorization": f"Bearer {token}"}).json()
         keys = {k["kind"]: k["secret"] for k in project["keys"]}
         keys["admin"] = token
@@ -62,11 +62,11 @@ def auth_server(request: pytest.FixtureRequest, tmp_path: Path,
 
 
 def api(server: Server, method: str, path: str, key: str, token: str | None = None,
-        headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
+        headers: dict[str, str] | None = None, **kw: Any) -> httpx2.Response:
     headers = {"apikey": key, **(headers or {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return httpx.request(method, f"{server.url}/v1/projects/demo{path}", headers=headers,
+    return httpx2.request(method, f"{server.url}/v1/projects/demo{path}", headers=headers,
                          timeout=30, **kw)
 
 
@@ -99,9 +99,9 @@ def test_signup_verify_reset_jwks_and_restart(
     assert "Demo" in mail["From"] and mail.get_body(preferencelist=("html",)) is not None
     link = link_in(mail)
     assert link.startswith(f"{server.url}/v1/projects/demo/auth/verify/confirm?token=")
-    page = httpx.get(link)
+    page = httpx2.get(link)
     assert page.status_code == 200 and "Confirm" in page.text
-    confirmed = httpx.post(link.split("?")[0], json={"token": token_of(link)})
+    confirmed = httpx2.post(link.split("?")[0], json={"token": token_of(link)})
     assert confirmed.status_code == 200 and confirmed.json()["email_verified"]
 
     # A restart keeps signing keys and sessions: the old tokens still work.
@@ -119,7 +119,7 @@ def test_signup_verify_reset_jwks_and_restart(
     reset_mail = asyncio.run(smtp_sink.wait_for("ann@example.com"))
     reset_link = link_in(reset_mail)
     assert reset_link.startswith(f"{server.url}/v1/projects/demo/auth/password/reset?token=")
-    done = httpx.post(reset_link.split("?")[0],
+    done = httpx2.post(reset_link.split("?")[0],
                       json={"token": token_of(reset_link), "password": "brand new password"})
     assert done.status_code == 204, done.text
     stale = api(server, "POST", "/auth/refresh", pk,
@@ -136,7 +136,7 @@ def test_login_timing_does_not_reveal_accounts(
     assert api(server, "POST", "/auth/signup", pk, json={
         "email": "known@example.com", "password": USER_PASSWORD}).status_code == 201
     timings: dict[str, list[float]] = {"known": [], "unknown": []}
-    with httpx.Client(base_url=server.url, headers={"apikey": pk}, timeout=30) as client:
+    with httpx2.Client(base_url=server.url, headers={"apikey": pk}, timeout=30) as client:
         for i in range(110):
             for kind in ("known", "unknown") if i % 2 else ("unknown", "known"):
                 started = time.perf_counter()
@@ -151,10 +151,10 @@ def test_login_timing_does_not_reveal_accounts(
 
 
 PROBE = """
-import json, sys, time, httpx
+import json, sys, time, httpx2
 url, stop = sys.argv[1], sys.argv[2]
 out = []
-with httpx.Client(timeout=10) as client:
+with httpx2.Client(timeout=10) as client:
     client.get(url)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -182,8 +182,8 @@ async def test_health_stays_fast_during_concurrent_logins(
     prober = await asyncio.create_subprocess_exec(
         sys.executable, "-c", PROBE, f"{server.url}/health", str(stop),
         stdout=asyncio.subprocess.PIPE)
-    limits = httpx.Limits(max_connections=60)
-    async with httpx.AsyncClient(base_url=server.url, headers={"apikey": pk}, timeout=60,
+    limits = httpx2.Limits(max_connections=60)
+    async with httpx2.AsyncClient(base_url=server.url, headers={"apikey": pk}, timeout=60,
                                  limits=limits) as client:
         async def one_login() -> int:
             response = await client.post("/v1/projects/demo/auth/login", json={

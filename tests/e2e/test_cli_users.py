@@ -8,7 +8,7 @@ import json
 import subprocess
 from typing import Any
 
-import httpx
+import httpx2
 
 from tests.e2e.test_serve_and_cli import PASSWORD, Server, cli
 from tests.e2e.test_serve_and_cli import server as server  # noqa: F401 - the fixture
@@ -37,8 +37,8 @@ def setup_project(server: Server) -> dict[str, Any]:
     return {k["kind"]: k["secret"] for k in made["keys"]}
 
 
-def login(server: Server, key: str, email: str, password: str) -> httpx.Response:
-    return httpx.post(f"{server.url}/v1/projects/demo/auth/login", headers={"apikey": key},
+def login(server: Server, key: str, email: str, password: str) -> httpx2.Response:
+    return httpx2.post(f"{server.url}/v1/projects/demo/auth/login", headers={"apikey": key},
                       json={"email": email, "password": password}, timeout=30)
 
 
@@ -125,7 +125,7 @@ def test_rotate_signing_key(server: Server) -> None:
     assert by_id[new]["current"] is True
     assert by_id[old]["current"] is False and by_id[old]["retired_at"]
 
-    jwks = httpx.get(f"{server.url}/v1/projects/demo/.well-known/jwks.json", timeout=30)
+    jwks = httpx2.get(f"{server.url}/v1/projects/demo/.well-known/jwks.json", timeout=30)
     assert jwks.status_code == 200
     assert {new, old} <= {k["kid"] for k in jwks.json()["keys"]}
 

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from baas_sdk import Client, Forbidden, Unauthorized
 
@@ -45,7 +45,7 @@ class Server:
         wait_for_port(self.port, timeout=30, proc=self.proc)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if httpx.get(f"{self.url}/ready").status_code == 200:
+            if httpx2.get(f"{self.url}/ready").status_code == 200:
                 return
             time.sleep(0.1)
         raise RuntimeError(self.log.read_text())

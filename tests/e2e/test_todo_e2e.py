@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from baas_sdk import AsyncClient, BadRequest, Client, Forbidden, NotFound
 
@@ -59,7 +59,7 @@ class App:
             body["rules"] = dict(rules)
         if schema is not None:
             body["schema"] = schema
-        answer = httpx.post(
+        answer = httpx2.post(
             f"{self.server.url}/v1/projects/{self.project}/collections", json=body,
             headers={"Authorization": f"Bearer {bearer or self.sk}"}, timeout=30)
         assert answer.status_code == 201, answer.text

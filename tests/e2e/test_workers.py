@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.e2e.test_serve_and_cli import BAAS, Server
@@ -46,7 +46,7 @@ class Workers(Server):
                 try:
                     if call("GET", f"{self.url}/ready").status_code == 200:
                         return
-                except httpx.TransportError:
+                except httpx2.TransportError:
                     pass
             time.sleep(0.1)
         raise RuntimeError(self.output())
@@ -56,12 +56,12 @@ class Workers(Server):
                                                self.output())}
 
 
-def call(method: str, url: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+def call(method: str, url: str, token: str | None = None, **kwargs: Any) -> httpx2.Response:
     """One request on its own connection, so the kernel hands it to either worker."""
     headers = {"Connection": "close"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    with httpx.Client(timeout=30) as client:
+    with httpx2.Client(timeout=30) as client:
         return client.request(method, url, headers=headers, **kwargs)
 
 

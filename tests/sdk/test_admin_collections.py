@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 import pytest
 from baas_sdk import (
     AsyncClient,
@@ -253,7 +253,7 @@ def test_rule_check_reads_a_stored_document(backend: Backend) -> None:
     with backend.admin() as client:
         client.admin.collections(project).create(
             "todos", rules={"get": "owner = @auth.id", "update": "owner = @auth.id"})
-    stored = httpx.post(f"{backend.url}/v1/projects/{project}/collections/todos/documents",
+    stored = httpx2.post(f"{backend.url}/v1/projects/{project}/collections/todos/documents",
                         headers={"apikey": keys["secret"]},
                         json={"owner": "usr_a", "title": "x"}, timeout=30)
     assert stored.status_code == 201, stored.text
@@ -270,12 +270,12 @@ def test_rule_check_reads_a_stored_document(backend: Backend) -> None:
 def test_paths_are_quoted() -> None:
     seen: list[str] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request.url.raw_path.decode())
-        return httpx.Response(404, json={"error": {"status": 404, "code": "collection_not_found",
+        return httpx2.Response(404, json={"error": {"status": 404, "code": "collection_not_found",
                                                    "message": "no", "details": {}}})
 
-    with Client("http://baas.test", token="t", transport=httpx.MockTransport(handler)) as c:
+    with Client("http://baas.test", token="t", transport=httpx2.MockTransport(handler)) as c:
         with pytest.raises(NotFound):
             c.admin.collections("p").get("../users")
     assert seen == ["/v1/projects/p/collections/..%2Fusers"]

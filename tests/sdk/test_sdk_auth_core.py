@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from baas_sdk import (
     APIError,
@@ -50,7 +50,7 @@ def make_session(access: str = "at_1", refresh: str = "rt_1", *, expires_in: int
                    user=User.model_validate(USER), received_at=received_at)
 
 
-def no_network(request: httpx.Request) -> httpx.Response:
+def no_network(request: httpx2.Request) -> httpx2.Response:
     raise AssertionError(f"unexpected request {request.method} {request.url}")
 
 
@@ -116,7 +116,7 @@ def test_corrupt_file_loads_as_signed_out(tmp_path: Path, content: str) -> None:
     path.write_text(content, encoding="latin-1")
     assert FileStore(path).load() is None
     with Client("http://baas.test", project="p", api_key="pk_1", session_store=FileStore(path),
-                transport=httpx.MockTransport(no_network)) as client:
+                transport=httpx2.MockTransport(no_network)) as client:
         assert client.session is None and client.auth.user is None
 
 
@@ -262,7 +262,7 @@ def client_with(session: Session | None, **kwargs: Any) -> Client:
     if session is not None:
         store.save(dump_session(session, "myapp"))
     return Client("http://baas.test", project="myapp", api_key="pk_1", session_store=store,
-                  transport=httpx.MockTransport(no_network), clock=lambda: T0, **kwargs)
+                  transport=httpx2.MockTransport(no_network), clock=lambda: T0, **kwargs)
 
 
 def headers_of(client: Client, call: Call[Any]) -> dict[str, str]:
@@ -300,12 +300,12 @@ def test_stale_and_retry_tokens() -> None:
         client.auth_state.clock = lambda: T0 + timedelta(seconds=850)
         assert client.stale_token(call) == "at_1"
         assert client.stale_token(sign_in_call("myapp", "e", "p")) is None
-        expired = httpx.Response(401, json={"error": {"code": "token_expired"}})
+        expired = httpx2.Response(401, json={"error": {"code": "token_expired"}})
         assert client.retry_token("at_1", expired) == "at_1"
         assert client.retry_token(None, expired) is None
-        bad_key = httpx.Response(401, json={"error": {"code": "invalid_key"}})
+        bad_key = httpx2.Response(401, json={"error": {"code": "invalid_key"}})
         assert client.retry_token("at_1", bad_key) is None
-        assert client.retry_token("at_1", httpx.Response(200, json={})) is None
+        assert client.retry_token("at_1", httpx2.Response(200, json={})) is None
 
 
 def test_update_needs_a_field_and_sends_only_the_given_ones() -> None:

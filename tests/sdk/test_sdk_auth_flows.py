@@ -1,6 +1,6 @@
 """``client.auth`` edge cases that a real server does not produce on demand (a 500 on
 sign-out, a refresh that fails with 5xx, a 401 that survives a refresh), over
-``httpx.MockTransport`` scripted with the documented answers."""
+``httpx2.MockTransport`` scripted with the documented answers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from baas_sdk import (
     AsyncClient,
@@ -27,16 +27,16 @@ from tests.sdk.test_sdk_auth_core import T0, USER, make_session
 
 URL = "http://baas.test"
 P = "/v1/projects/myapp/auth"
-Reply = httpx.Response | Callable[[httpx.Request], httpx.Response]
+Reply = httpx2.Response | Callable[[httpx2.Request], httpx2.Response]
 
 
-def error(status: int, code: str) -> httpx.Response:
-    return httpx.Response(status, json={"error": {"status": status, "code": code,
+def error(status: int, code: str) -> httpx2.Response:
+    return httpx2.Response(status, json={"error": {"status": status, "code": code,
                                                    "message": code, "details": {}}})
 
 
-def auth_answer(n: int, **user: Any) -> httpx.Response:
-    return httpx.Response(200, json={"user": {**USER, **user}, "session": {
+def auth_answer(n: int, **user: Any) -> httpx2.Response:
+    return httpx2.Response(200, json={"user": {**USER, **user}, "session": {
         "access_token": f"at_{n}", "refresh_token": f"rt_{n}", "expires_in": 900,
         "expires_at": "2030-01-01T12:15:00Z", "token_type": "bearer", "session_id": "ses_1"}})
 
@@ -46,19 +46,19 @@ class Script:
 
     def __init__(self, routes: dict[str, Reply | list[Reply]] | None = None) -> None:
         self.routes = {k: v if isinstance(v, list) else [v] for k, v in (routes or {}).items()}
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         key = f"{request.method} {request.url.path.removeprefix(P)}"
         queue = self.routes[key]
         reply = queue.pop(0) if len(queue) > 1 else queue[0]
         if callable(reply):
             return reply(request)
-        # A fresh response each time: httpx binds a response to the client that read it.
-        return httpx.Response(reply.status_code, headers=reply.headers, content=reply.content)
+        # A fresh response each time: httpx2 binds a response to the client that read it.
+        return httpx2.Response(reply.status_code, headers=reply.headers, content=reply.content)
 
-    def calls(self, key: str) -> list[httpx.Request]:
+    def calls(self, key: str) -> list[httpx2.Request]:
         method, path = key.split(" ")
         return [r for r in self.requests
                 if r.method == method and r.url.path == P + path]
@@ -71,19 +71,19 @@ def signed_in_store(**session: Any) -> MemoryStore:
 
 
 def client(script: Script, store: MemoryStore | None = None, **kwargs: Any) -> Client:
-    return Client(URL, project="myapp", api_key="pk_1", transport=httpx.MockTransport(script),
+    return Client(URL, project="myapp", api_key="pk_1", transport=httpx2.MockTransport(script),
                   session_store=store if store is not None else signed_in_store(),
                   clock=lambda: T0, **kwargs)
 
 
 def aclient(script: Script, store: MemoryStore | None = None, **kwargs: Any) -> AsyncClient:
     return AsyncClient(URL, project="myapp", api_key="pk_1",
-                       transport=httpx.MockTransport(script),
+                       transport=httpx2.MockTransport(script),
                        session_store=store if store is not None else signed_in_store(),
                        clock=lambda: T0, **kwargs)
 
 
-ME = httpx.Response(200, json=USER)
+ME = httpx2.Response(200, json=USER)
 
 
 def test_refresh_request_carries_the_key_and_the_refresh_token_only() -> None:
@@ -137,7 +137,7 @@ def test_an_explicit_token_is_never_refreshed() -> None:
     (error(429, "rate_limited"), RateLimited),
 ])
 def test_a_refresh_that_fails_for_another_reason_keeps_the_session(
-        reply: httpx.Response, raised: type[Exception]) -> None:
+        reply: httpx2.Response, raised: type[Exception]) -> None:
     store = signed_in_store(received_at=T0 - timedelta(hours=1))
     script = Script({"POST /refresh": reply})
     with client(script, store) as c, pytest.raises(raised):
@@ -148,7 +148,7 @@ def test_a_refresh_that_fails_for_another_reason_keeps_the_session(
 
 @pytest.mark.parametrize("reply", [error(503, "unavailable"), error(429, "rate_limited")])
 async def test_an_early_refresh_that_fails_still_sends_a_valid_token(
-        reply: httpx.Response) -> None:
+        reply: httpx2.Response) -> None:
     store = signed_in_store(received_at=T0 - timedelta(seconds=870))  # 30 s left
     script = Script({"POST /refresh": reply, "GET /me": ME})
     async with aclient(script, store) as c:
@@ -163,7 +163,7 @@ async def test_an_early_refresh_that_fails_still_sends_a_valid_token(
     (error(403, "user_disabled"), Forbidden),
 ])
 async def test_a_refresh_that_ends_the_session_signs_out(
-        reply: httpx.Response, raised: type[Exception]) -> None:
+        reply: httpx2.Response, raised: type[Exception]) -> None:
     store = signed_in_store(received_at=T0 - timedelta(hours=1))
     events: list[str] = []
     script = Script({"POST /refresh": reply})
@@ -176,9 +176,9 @@ async def test_a_refresh_that_ends_the_session_signs_out(
 
 
 @pytest.mark.parametrize("reply", [error(401, "invalid_token"), error(404, "not_found"),
-                                   httpx.Response(204)])
+                                   httpx2.Response(204)])
 def test_sign_out_forgets_the_session_when_the_server_is_done_with_it(
-        reply: httpx.Response) -> None:
+        reply: httpx2.Response) -> None:
     store = signed_in_store()
     script = Script({"POST /logout": reply,
                      "POST /refresh": error(401, "invalid_refresh_token")})
@@ -189,8 +189,8 @@ def test_sign_out_forgets_the_session_when_the_server_is_done_with_it(
 
 
 def test_sign_out_keeps_the_session_when_the_server_cannot_be_told() -> None:
-    def down(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused")
+    def down(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("refused")
 
     for reply, raised in ((error(503, "unavailable"), ServerError), (down, ConnectError)):
         with client(Script({"POST /logout": reply})) as c, pytest.raises(raised):
@@ -201,7 +201,7 @@ def test_sign_out_keeps_the_session_when_the_server_cannot_be_told() -> None:
 def test_anonymous_upgrade_refreshes_so_the_token_carries_the_new_role() -> None:
     store = MemoryStore()
     script = Script({"POST /anonymous": auth_answer(1, anonymous=True, email=None),
-                     "PATCH /me": httpx.Response(200, json={**USER, "anonymous": False}),
+                     "PATCH /me": httpx2.Response(200, json={**USER, "anonymous": False}),
                      "POST /refresh": auth_answer(2)})
     with client(script, store) as c:
         c.auth.sign_in_anonymously()
@@ -215,9 +215,9 @@ def test_anonymous_upgrade_refreshes_so_the_token_carries_the_new_role() -> None
 
 
 def test_revoking_the_current_session_or_deleting_the_account_signs_out() -> None:
-    script = Script({"DELETE /sessions/ses_2": httpx.Response(204),
-                     "DELETE /sessions/ses_1": httpx.Response(204),
-                     "DELETE /me": httpx.Response(204)})
+    script = Script({"DELETE /sessions/ses_2": httpx2.Response(204),
+                     "DELETE /sessions/ses_1": httpx2.Response(204),
+                     "DELETE /me": httpx2.Response(204)})
     with client(script) as c:
         c.auth.revoke_session("ses_2")
         assert c.session is not None
@@ -230,8 +230,8 @@ def test_revoking_the_current_session_or_deleting_the_account_signs_out() -> Non
 
 def test_verify_updates_the_cached_user_only_when_it_is_the_same_user() -> None:
     script = Script({"POST /verify/confirm": [
-        httpx.Response(200, json={**USER, "id": "usr_other", "email_verified": True}),
-        httpx.Response(200, json={**USER, "email_verified": True})]})
+        httpx2.Response(200, json={**USER, "id": "usr_other", "email_verified": True}),
+        httpx2.Response(200, json={**USER, "email_verified": True})]})
     with client(script) as c:
         assert c.auth.verify("tok_a").id == "usr_other"
         assert c.auth.user is not None and not c.auth.user.email_verified

@@ -1,4 +1,4 @@
-"""The SDK's pure core and error mapping, over httpx.MockTransport (a transport seam,
+"""The SDK's pure core and error mapping, over httpx2.MockTransport (a transport seam,
 not a mock of our code). End-to-end tests against a real server live elsewhere."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import baas_sdk
-import httpx
+import httpx2
 import pytest
 from baas_sdk import (
     APIError,
@@ -62,33 +62,33 @@ def error_body(status: int, code: str, message: str, **details: Any) -> dict[str
     return {"error": {"status": status, "code": code, "message": message, "details": details}}
 
 
-Handler = Callable[[httpx.Request], httpx.Response]
+Handler = Callable[[httpx2.Request], httpx2.Response]
 
 
 class Recorder:
     """A MockTransport handler that records requests and answers from a fixed response."""
 
-    def __init__(self, response: httpx.Response | Handler) -> None:
+    def __init__(self, response: httpx2.Response | Handler) -> None:
         self.response = response
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
-        if isinstance(self.response, httpx.Response):
+        if isinstance(self.response, httpx2.Response):
             return self.response
         return self.response(request)
 
     @property
-    def last(self) -> httpx.Request:
+    def last(self) -> httpx2.Request:
         return self.requests[-1]
 
 
 def sync_client(handler: Handler, **kwargs: Any) -> Client:
-    return Client(URL, transport=httpx.MockTransport(handler), **kwargs)
+    return Client(URL, transport=httpx2.MockTransport(handler), **kwargs)
 
 
 def async_client(handler: Handler, **kwargs: Any) -> AsyncClient:
-    return AsyncClient(URL, transport=httpx.MockTransport(handler), **kwargs)
+    return AsyncClient(URL, transport=httpx2.MockTransport(handler), **kwargs)
 
 
 def closed_port() -> int:
@@ -113,6 +113,9 @@ def test_public_api() -> None:
             "User", "ValidationError", "__version__",
             "AsyncCollection", "BatchOp", "BatchResult", "Collection", "Document",
             "DocumentPage", "ops", "CollectionDef", "CollectionRules", "IndexDef", "RuleCheck",
+            # The admin handles and the operation names the CLI needs (typed, not private).
+            "Users", "AsyncUsers", "Collections", "AsyncCollections", "OPERATIONS",
+            "Operation",
         ]
     )
     for name in baas_sdk.__all__:
@@ -162,7 +165,7 @@ STATUS_CASES = [
 @pytest.mark.parametrize(("status", "cls"), STATUS_CASES)
 def test_status_maps_to_exception(status: int, cls: type[APIError]) -> None:
     body = error_body(status, "some_code", "something went wrong", field="id")
-    handler = Recorder(httpx.Response(status, json=body, headers={"X-Request-Id": "req-1"}))
+    handler = Recorder(httpx2.Response(status, json=body, headers={"X-Request-Id": "req-1"}))
     with sync_client(handler) as client, pytest.raises(cls) as info:
         client.admin.projects.get("myapp")
     err = info.value
@@ -175,7 +178,7 @@ def test_status_maps_to_exception(status: int, cls: type[APIError]) -> None:
 
 @pytest.mark.parametrize(("status", "cls"), STATUS_CASES)
 async def test_status_maps_to_exception_async(status: int, cls: type[APIError]) -> None:
-    handler = Recorder(httpx.Response(status, json=error_body(status, "c", "m")))
+    handler = Recorder(httpx2.Response(status, json=error_body(status, "c", "m")))
     async with async_client(handler) as client:
         with pytest.raises(cls) as info:
             await client.admin.projects.get("myapp")
@@ -194,7 +197,7 @@ async def test_status_maps_to_exception_async(status: int, cls: type[APIError]) 
     ],
 )
 def test_non_json_error_body(status: int, cls: type[APIError], body: bytes) -> None:
-    response = httpx.Response(
+    response = httpx2.Response(
         status, content=body, headers={"X-Request-Id": "r2", "Content-Type": "text/html"}
     )
     with sync_client(Recorder(response)) as client, pytest.raises(cls) as info:
@@ -211,14 +214,14 @@ def test_non_json_error_body(status: int, cls: type[APIError], body: bytes) -> N
 )
 def test_rate_limited_retry_after(header: str | None, expected: float | None) -> None:
     headers = {"Retry-After": header} if header else {}
-    response = httpx.Response(429, json=error_body(429, "rate_limited", "slow"), headers=headers)
+    response = httpx2.Response(429, json=error_body(429, "rate_limited", "slow"), headers=headers)
     with sync_client(Recorder(response)) as client, pytest.raises(RateLimited) as info:
         client.admin.projects.list()
     assert info.value.retry_after == expected
 
 
 def test_retry_after_http_date_in_the_past_is_zero() -> None:
-    response = httpx.Response(
+    response = httpx2.Response(
         429, json=error_body(429, "rate_limited", "slow"),
         headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"},
     )
@@ -228,13 +231,13 @@ def test_retry_after_http_date_in_the_past_is_zero() -> None:
 
 
 def test_success_body_not_json_raises_response_error() -> None:
-    with sync_client(Recorder(httpx.Response(200, content=b"<html>"))) as client:
+    with sync_client(Recorder(httpx2.Response(200, content=b"<html>"))) as client:
         with pytest.raises(ResponseError):
             client.admin.projects.get("myapp")
 
 
 def test_success_body_wrong_shape_raises_response_error() -> None:
-    with sync_client(Recorder(httpx.Response(200, json={"id": 3}))) as client:
+    with sync_client(Recorder(httpx2.Response(200, json={"id": 3}))) as client:
         with pytest.raises(ResponseError):
             client.admin.projects.get("myapp")
 
@@ -261,15 +264,15 @@ async def test_connect_error_on_refused_port_async() -> None:
 @pytest.mark.parametrize(
     ("exc", "cls"),
     [
-        (httpx.ReadTimeout("slow"), Timeout),
-        (httpx.ConnectTimeout("slow connect"), ConnectError),
-        (httpx.ConnectError("refused"), ConnectError),
-        (httpx.RemoteProtocolError("bad"), TransportError),
-        (httpx.ReadError("reset"), TransportError),
+        (httpx2.ReadTimeout("slow"), Timeout),
+        (httpx2.ConnectTimeout("slow connect"), ConnectError),
+        (httpx2.ConnectError("refused"), ConnectError),
+        (httpx2.RemoteProtocolError("bad"), TransportError),
+        (httpx2.ReadError("reset"), TransportError),
     ],
 )
 def test_httpx_errors_are_translated(exc: Exception, cls: type[BaasError]) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         raise exc
 
     with sync_client(handler) as client, pytest.raises(cls) as info:
@@ -279,8 +282,8 @@ def test_httpx_errors_are_translated(exc: Exception, cls: type[BaasError]) -> No
 
 
 async def test_httpx_timeout_translated_async() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("slow")
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ReadTimeout("slow")
 
     async with async_client(handler) as client:
         with pytest.raises(Timeout):
@@ -297,7 +300,7 @@ def test_invalid_url_rejected() -> None:
 
 def test_api_key_sends_apikey_and_bearer() -> None:
     body = {"id": "myapp", "name": "My App", "caller": {"kind": "publishable"}}
-    handler = Recorder(httpx.Response(200, json=body))
+    handler = Recorder(httpx2.Response(200, json=body))
     with sync_client(handler, project="myapp", api_key="pk_123") as client:
         assert client.project_info() == body
     request = handler.last
@@ -308,7 +311,7 @@ def test_api_key_sends_apikey_and_bearer() -> None:
 
 
 def test_token_wins_authorization_and_key_stays_in_apikey() -> None:
-    handler = Recorder(httpx.Response(200, json={"id": "p"}))
+    handler = Recorder(httpx2.Response(200, json={"id": "p"}))
     with sync_client(handler, project="p", api_key="pk_1", token="jwt") as client:
         client.project_info()
     assert handler.last.headers["authorization"] == "Bearer jwt"
@@ -316,7 +319,7 @@ def test_token_wins_authorization_and_key_stays_in_apikey() -> None:
 
 
 def test_no_credentials_no_auth_headers_and_custom_headers_merged() -> None:
-    handler = Recorder(httpx.Response(200, json={"items": [], "next_cursor": None}))
+    handler = Recorder(httpx2.Response(200, json={"items": [], "next_cursor": None}))
     with sync_client(handler, headers={"X-Trace": "t1"}) as client:
         assert client.admin.projects.list() == []
     assert "authorization" not in handler.last.headers
@@ -325,14 +328,14 @@ def test_no_credentials_no_auth_headers_and_custom_headers_merged() -> None:
 
 
 def test_project_info_needs_a_project() -> None:
-    with sync_client(Recorder(httpx.Response(200, json={}))) as client:
+    with sync_client(Recorder(httpx2.Response(200, json={}))) as client:
         with pytest.raises(BaasError, match="no project"):
             client.project_info()
 
 
 async def test_project_info_async() -> None:
     body = {"id": "myapp", "name": "My App", "caller": {"kind": "secret"}}
-    handler = Recorder(httpx.Response(200, json=body))
+    handler = Recorder(httpx2.Response(200, json=body))
     async with async_client(handler, project="myapp", api_key="sk_1") as client:
         assert (await client.project_info())["caller"]["kind"] == "secret"
     assert handler.last.headers["apikey"] == "sk_1"
@@ -341,45 +344,45 @@ async def test_project_info_async() -> None:
 # -- admin operations ---------------------------------------------------------------
 
 
-def admin_server(request: httpx.Request) -> httpx.Response:
+def admin_server(request: httpx2.Request) -> httpx2.Response:
     """A tiny stand-in answering admin routes with the documented shapes."""
     path, method = request.url.path, request.method
     if path == "/v1/admin/login":
         body = json.loads(request.content)
         assert body == {"email": "a@example.com", "password": "pw"}
-        return httpx.Response(200, json={
+        return httpx2.Response(200, json={
             "token": "adm_tok", "token_type": "bearer", "expires_at": "2030-01-01T00:00:00Z",
             "admin": {"id": "a1", "email": "a@example.com"},
         })
     if request.headers.get("authorization") != "Bearer adm_tok":
-        return httpx.Response(401, json=error_body(401, "unauthorized", "log in first"))
+        return httpx2.Response(401, json=error_body(401, "unauthorized", "log in first"))
     if path == "/v1/admin/projects" and method == "GET":
         cursor = request.url.params.get("cursor")
         if cursor is None:
-            return httpx.Response(200, json={"items": [PROJECT], "next_cursor": "c2"})
-        return httpx.Response(200, json={"items": [{**PROJECT, "id": "other"}],
+            return httpx2.Response(200, json={"items": [PROJECT], "next_cursor": "c2"})
+        return httpx2.Response(200, json={"items": [{**PROJECT, "id": "other"}],
                                          "next_cursor": None})
     if path == "/v1/admin/projects" and method == "POST":
         assert json.loads(request.content) == {"id": "myapp", "name": "My App"}
-        return httpx.Response(201, json={"project": PROJECT, "keys": [
+        return httpx2.Response(201, json={"project": PROJECT, "keys": [
             key("publishable", secret="pk_s"), key("secret", secret="sk_s")]})
     if path == "/v1/admin/projects/my%2Fapp":
-        return httpx.Response(404, json=error_body(404, "project_not_found", "nope"))
+        return httpx2.Response(404, json=error_body(404, "project_not_found", "nope"))
     if path == "/v1/admin/projects/myapp":
         if method == "DELETE":
-            return httpx.Response(204)
+            return httpx2.Response(204)
         if method == "PATCH":
-            return httpx.Response(200, json={**PROJECT, **json.loads(request.content)})
-        return httpx.Response(200, json=PROJECT)
+            return httpx2.Response(200, json={**PROJECT, **json.loads(request.content)})
+        return httpx2.Response(200, json=PROJECT)
     if path == "/v1/admin/projects/myapp/keys" and method == "GET":
-        return httpx.Response(200, json={"items": [key()], "next_cursor": None})
+        return httpx2.Response(200, json={"items": [key()], "next_cursor": None})
     if path == "/v1/admin/projects/myapp/keys" and method == "POST":
         body = json.loads(request.content)
         assert body == {"kind": "secret", "name": "ci", "expires_at": "2030-01-01T00:00:00Z"}
-        return httpx.Response(201, json=key("secret", secret="sk_new", name="ci"))
+        return httpx2.Response(201, json=key("secret", secret="sk_new", name="ci"))
     if path == "/v1/admin/projects/myapp/keys/key_secret" and method == "DELETE":
-        return httpx.Response(200, json=key("secret", revoked_at="2025-02-01T00:00:00Z"))
-    return httpx.Response(404, json=error_body(404, "not_found", "no route"))
+        return httpx2.Response(200, json=key("secret", revoked_at="2025-02-01T00:00:00Z"))
+    return httpx2.Response(404, json=error_body(404, "not_found", "no route"))
 
 
 def test_admin_flow_sync() -> None:
@@ -425,6 +428,6 @@ async def test_admin_flow_async() -> None:
 
 def test_models_keep_unknown_fields() -> None:
     body = {**PROJECT, "settings": {"x": 1}}
-    with sync_client(Recorder(httpx.Response(200, json=body))) as client:
+    with sync_client(Recorder(httpx2.Response(200, json=body))) as client:
         project = client.admin.projects.get("myapp")
     assert project.model_dump()["settings"] == {"x": 1}

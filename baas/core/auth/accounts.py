@@ -7,7 +7,6 @@ per-project services and the throttles kept here.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -78,29 +77,22 @@ class Accounts:
         self._database = database
         self._signing = signing
         self._projects: dict[str, ProjectAuth] = {}
-        self._lock = asyncio.Lock()
         self.account_throttle = Throttle(settings.auth_account_limit, THROTTLE_WINDOW)
         self.ip_throttle = Throttle(settings.auth_ip_limit, THROTTLE_WINDOW)
 
     async def project(self, project_id: str) -> ProjectAuth:
+        """The project's auth collections (their indexes are made by its migrations)."""
         found = self._projects.get(project_id)
-        if found is not None:
-            return found
-        async with self._lock:
-            found = self._projects.get(project_id)
-            if found is None:
-                db = self._database(project_id)
-                found = ProjectAuth(
-                    Users(db),
-                    Sessions(db, self.settings.session_idle_seconds,
-                             self.settings.session_absolute_seconds),
-                    OneTimeTokens(db),
-                    self._signing(project_id),
-                )
-                await found.users.setup()
-                await found.sessions.setup()
-                await found.tokens.setup()
-                self._projects[project_id] = found
+        if found is None:
+            db = self._database(project_id)
+            found = ProjectAuth(
+                Users(db),
+                Sessions(db, self.settings.session_idle_seconds,
+                         self.settings.session_absolute_seconds),
+                OneTimeTokens(db),
+                self._signing(project_id),
+            )
+            self._projects[project_id] = found
         return found
 
     def forget(self, project_id: str) -> None:

@@ -19,15 +19,18 @@ TOKEN_BYTES = 24
 MAX_TOKEN_CHARS = 200
 
 
+async def create_indexes(db: Database) -> None:
+    """Migration step (see ``baas.core.migrations``)."""
+    records = db.collection("email_tokens")
+    await records.ensure_index(IndexSpec((("user_id", 1),)))
+    await records.ensure_index(IndexSpec((("expires_at", 1),), ttl=True))
+
+
 class OneTimeTokens:
     """The ``email_tokens`` collection of one project."""
 
     def __init__(self, db: Database) -> None:
         self.records: Collection = db.collection("email_tokens")
-
-    async def setup(self) -> None:
-        await self.records.ensure_index(IndexSpec((("user_id", 1),)))
-        await self.records.ensure_index(IndexSpec((("expires_at", 1),), ttl=True))
 
     async def issue(self, purpose: Purpose, user_id: str, email: str, ttl: int) -> str:
         """A new token; earlier unused ones of the same purpose stop working."""

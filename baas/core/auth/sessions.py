@@ -37,6 +37,16 @@ def invalid_refresh() -> RefreshError:
                         "the refresh token is not valid or has expired; sign in again")
 
 
+async def create_indexes(db: Database) -> None:
+    """Migration step (see ``baas.core.migrations``)."""
+    records, spent = db.collection("sessions"), db.collection("spent_refresh_tokens")
+    await records.ensure_index(IndexSpec((("refresh_hash", 1),), unique=True))
+    await records.ensure_index(IndexSpec((("user_id", 1),)))
+    await records.ensure_index(IndexSpec((("expires_at", 1),), ttl=True))
+    await spent.ensure_index(IndexSpec((("session_id", 1),)))
+    await spent.ensure_index(IndexSpec((("expires_at", 1),), ttl=True))
+
+
 class Sessions:
     """The sessions of one project."""
 
@@ -45,13 +55,6 @@ class Sessions:
         self.spent: Collection = db.collection("spent_refresh_tokens")
         self.idle = idle_seconds
         self.absolute = absolute_seconds
-
-    async def setup(self) -> None:
-        await self.records.ensure_index(IndexSpec((("refresh_hash", 1),), unique=True))
-        await self.records.ensure_index(IndexSpec((("user_id", 1),)))
-        await self.records.ensure_index(IndexSpec((("expires_at", 1),), ttl=True))
-        await self.spent.ensure_index(IndexSpec((("session_id", 1),)))
-        await self.spent.ensure_index(IndexSpec((("expires_at", 1),), ttl=True))
 
     def _lifetimes(self, created: str) -> dict[str, str]:
         now = clock.now()

@@ -65,6 +65,12 @@ def _context(kid: str) -> str:
     return "signing-key:" + kid
 
 
+async def create_indexes(db: Database) -> None:
+    """Migration step (see ``baas.core.migrations``): the unique index on ``current``
+    keeps one active key even when nodes race."""
+    await db.collection(COLLECTION).ensure_index(IndexSpec((("current", 1),), unique=True))
+
+
 class SigningKeys:
     """One project's signing keys: create, rotate, publish (JWKS), mint and verify."""
 
@@ -76,17 +82,8 @@ class SigningKeys:
         self.issuer = issuer
         self.retired_grace = retired_grace
         self.leeway = leeway
-        self._ready = False
         self._private: dict[str, ec.EllipticCurvePrivateKey] = {}
         self._public: dict[str, ec.EllipticCurvePublicKey] = {}
-
-    async def setup(self) -> None:
-        await self.keys.ensure_index(IndexSpec((("current", 1),), unique=True))
-        self._ready = True
-
-    async def _ensure(self) -> None:
-        if not self._ready:
-            await self.setup()
 
     def _new_key(self) -> dict[str, Any]:
         kid = new_id(KID_PREFIX)
@@ -109,7 +106,6 @@ class SigningKeys:
 
     async def current(self) -> dict[str, Any]:
         """The active key document, created on first use (one, even under races)."""
-        await self._ensure()
         found = await self.keys.find_one(eq("current", True))
         if found is not None:
             return found
@@ -131,7 +127,6 @@ class SigningKeys:
         on ``current`` keeps exactly one active key whatever races in between: a
         concurrent rotation or first use that wins simply leaves its key current.
         """
-        await self._ensure()
         old = await self.current()
         now = clock.now()
         retired = await self.keys.update(
@@ -244,7 +239,6 @@ class SigningKeys:
         kid = header.get("kid")
         if header.get("alg") != ALGORITHM or not isinstance(kid, str) or not KID_RE.match(kid):
             raise TokenError("invalid_token")
-        await self._ensure()
         doc = await self.keys.get(kid)
         if doc is None or not self._usable(doc, self._cutoff()):
             raise TokenError("invalid_token", "the access token was signed by an unknown key")

@@ -96,14 +96,16 @@ def not_found(user_id: str) -> NotFound:
     return NotFound(f"user {user_id[:64]!r} not found", code="user_not_found")
 
 
+async def create_indexes(db: Database) -> None:
+    """Migration step (see ``baas.core.migrations``): one account per email."""
+    await db.collection(COLLECTION).ensure_index(IndexSpec((("email", 1),), unique=True))
+
+
 class Users:
     """The ``users`` collection of one project."""
 
     def __init__(self, db: Database) -> None:
         self.records: Collection = db.collection(COLLECTION)
-
-    async def setup(self) -> None:
-        await self.records.ensure_index(IndexSpec((("email", 1),), unique=True))
 
     async def create(self, *, email: str | None, password_hash: str | None,
                      data: dict[str, Any] | None = None, email_verified: bool = False,

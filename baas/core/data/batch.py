@@ -9,6 +9,7 @@ nothing of the batch is kept and the error names the operation (``details.index`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from baas.core.data.documents import (
@@ -17,7 +18,15 @@ from baas.core.data.documents import (
     view,
 )
 from baas.core.errors import ApiError, BadRequest, Conflict
-from baas.store import BatchFailed, BatchOp, Delete, DuplicateKeyError, Insert, Update
+from baas.store import (
+    BatchFailed,
+    BatchOp,
+    Delete,
+    Document,
+    DuplicateKeyError,
+    Insert,
+    Update,
+)
 
 MAX_OPERATIONS = 100
 KINDS = ("create", "update", "replace", "delete")
@@ -52,7 +61,10 @@ def _operation(index: int, raw: Any) -> dict[str, Any]:
 
 
 async def run_batch(documents: Documents, project: str, name: str, access: Any,
-                    operations: Any) -> dict[str, Any]:
+                    operations: Any, *, complete: Callable[[Any], BatchOp] | None = None
+                    ) -> dict[str, Any]:
+    """``complete`` builds, from the answer, one more operation of the same commit (an
+    Idempotency-Key's completion)."""
     if not isinstance(operations, list) or not 1 <= len(operations) <= MAX_OPERATIONS:
         raise BadRequest(f"operations must be a list of 1 to {MAX_OPERATIONS} operations",
                          code="invalid_batch")
@@ -60,6 +72,7 @@ async def run_batch(documents: Documents, project: str, name: str, access: Any,
     await documents.defs.ensure_ready(project, definition)
     store_name = definition.store_name
     planned: list[BatchOp] = []
+    before: list[Document | None] = []
     kinds: list[tuple[str, str]] = []
     seen: set[str] = set()
     for index, raw in enumerate(operations):
@@ -68,6 +81,7 @@ async def run_batch(documents: Documents, project: str, name: str, access: Any,
             if op["op"] == "create":
                 document = documents.prepare_create(definition, access, op["data"])
                 planned.append(Insert(store_name, document))
+                before.append(None)
                 kinds.append(("create", document["id"]))
                 continue
             doc_id = op["id"]
@@ -84,18 +98,24 @@ async def run_batch(documents: Documents, project: str, name: str, access: Any,
                 changes, removed = documents.prepare_update(
                     definition, access, stored, op["data"], replace=op["op"] == "replace")
                 planned.append(Update(store_name, doc_id, changes, tuple(removed),
-                                      expected_version=stored["version"]))
+                                      expected_version=stored["version"],
+                                      replace=op["op"] == "replace"))
+            before.append(stored)
             kinds.append((op["op"], doc_id))
         except ApiError as exc:
             raise _at(index, exc) from None
+    def answer(results: list[Document | None]) -> dict[str, Any]:
+        return {"results": [
+            {"op": kind, "id": doc_id, "document": view(result) if result is not None else None}
+            for (kind, doc_id), result in zip(kinds, results, strict=True)]}
+
+    bind = None if complete is None else (lambda results: complete(answer(results)))
     try:
-        results = await documents.db(project).batch(planned)
+        results = await documents.writes.commit(project, planned, before=before, bind=bind)
     except BatchFailed as exc:
         if isinstance(exc.cause, DuplicateKeyError):
             raise _at(exc.index, duplicate(exc.cause)) from None
         raise _at(exc.index, Conflict(
             "the document changed while the batch ran; nothing was applied, read it "
             "again and retry", code="write_conflict")) from None
-    return {"results": [
-        {"op": kind, "id": doc_id, "document": view(result) if result is not None else None}
-        for (kind, doc_id), result in zip(kinds, results, strict=True)]}
+    return answer(results)

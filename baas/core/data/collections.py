@@ -361,14 +361,23 @@ class CollectionDefs:
         return {s.name for s in specs}
 
     async def ensure_ready(self, project: str, definition: Definition) -> None:
-        """Indexes a first write needs (unique ones) exist before documents arrive."""
+        """Indexes a first write needs (unique ones) exist before documents arrive.
+
+        These are the indexes a developer declares, built in the background when the
+        definition changes (not migrations); this covers a write that comes before the
+        build is done. It reads which indexes exist and builds only missing ones, so a
+        restarted process runs no index DDL on its first writes."""
         key = f"{project}/{definition.name}/{definition.generation}"
         if key in self._ready:
             return
-        collection = self._database(project).collection(definition.store_name)
-        for spec in definition.all_indexes():
-            if spec.unique and (project, definition.name, spec.name) not in self._failed:
-                await self._ensure(project, definition.name, collection, spec)
+        wanted = [spec for spec in definition.all_indexes()
+                  if spec.unique and (project, definition.name, spec.name) not in self._failed]
+        if wanted:
+            existing = await self._existing(project, definition)
+            collection = self._database(project).collection(definition.store_name)
+            for spec in wanted:
+                if spec.name not in existing:
+                    await self._ensure(project, definition.name, collection, spec)
         self._ready.add(key)
 
     def _build_indexes(self, project: str, definition: Definition) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -26,13 +27,16 @@ from baas.core.data.collections import CollectionDefs, Definition
 from baas.core.data.limits import SYSTEM_FIELDS, check_document, check_no_system_fields
 from baas.core.data.rules import Access, Decision, decide, list_filter, variables
 from baas.core.data.schema import apply_server_fields
+from baas.core.data.writes import Writes
 from baas.core.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from baas.core.language.compiler import to_filter
 from baas.store import (
+    BatchOp,
     Collection,
     Database,
     DuplicateKeyError,
     FilterError,
+    InvalidCursor,
     InvalidQuery,
     QueryTimeout,
     all_of,
@@ -140,8 +144,9 @@ class Documents:
     """Document operations for every project, with rules and schemas applied."""
 
     def __init__(self, database: Any, defs: CollectionDefs, query_timeout_ms: int,
-                 email_of: Any = None) -> None:
+                 email_of: Any = None, *, writes: Writes) -> None:
         self._database = database
+        self.writes = writes
         self.defs = defs
         self.query_timeout_ms = query_timeout_ms
         self._email_of = email_of
@@ -210,13 +215,17 @@ class Documents:
         check_document(user_fields(document))
         return document
 
-    async def create(self, project: str, name: str, access: Access, body: Any
-                     ) -> dict[str, Any]:
-        definition, collection, access = await self.open(project, name, access)
+    async def create(self, project: str, name: str, access: Access, body: Any, *,
+                     complete: Callable[[Any], BatchOp] | None = None) -> dict[str, Any]:
+        """``complete`` builds, from the answer, one more operation of the same commit
+        (an Idempotency-Key's completion)."""
+        definition, _, access = await self.open(project, name, access)
         document = self.prepare_create(definition, access, body)
         await self.defs.ensure_ready(project, definition)
+        bind = None if complete is None else (lambda results: complete(view(results[0])))
         try:
-            return view(await collection.insert(document))
+            return view(await self.writes.insert(project, definition.store_name, document,
+                                                 bind=bind))
         except DuplicateKeyError as exc:
             raise duplicate(exc) from None
 
@@ -265,8 +274,8 @@ class Documents:
             changes, removed = self.prepare_update(definition, access, stored, body,
                                                    replace=replace)
             try:
-                updated = await collection.update(doc_id, changes, unset=removed,
-                                                  expected_version=stored["version"])
+                updated = await self.writes.update(project, definition.store_name, stored,
+                                                   changes, removed, replace=replace)
             except DuplicateKeyError as exc:
                 raise duplicate(exc) from None
             if updated is not None:
@@ -282,7 +291,7 @@ class Documents:
         for _ in range(WRITE_ATTEMPTS):
             stored = await self.readable(definition, collection, access, doc_id, if_match)
             self.check_delete(definition, access, stored)
-            if await collection.delete(doc_id, expected_version=stored["version"]):
+            if await self.writes.delete(project, definition.store_name, stored):
                 return
             if if_match is not None:
                 raise stale(if_match)
@@ -337,9 +346,10 @@ class Documents:
                 offset=query.offset or 0, fields=fields, max_time_ms=self.query_timeout_ms)
             total = (await collection.count(combined, max_time_ms=self.query_timeout_ms)
                      if query.count else None)
+        except InvalidCursor as exc:
+            raise BadRequest(str(exc), code="invalid_cursor") from None
         except (FilterError, InvalidQuery) as exc:
-            code = "invalid_cursor" if str(exc).startswith("invalid cursor") else "invalid_query"
-            raise BadRequest(str(exc), code=code) from None
+            raise BadRequest(str(exc), code="invalid_query") from None
         except QueryTimeout:
             raise Unavailable(
                 f"the query ran longer than {self.query_timeout_ms} ms; narrow the filter or "

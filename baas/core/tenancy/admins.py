@@ -24,6 +24,15 @@ class AdminSession:
     expires_at: str
 
 
+async def create_indexes(platform_db: Database) -> None:
+    """Migration step (see ``baas.core.migrations``)."""
+    await platform_db.collection("admins").ensure_index(
+        IndexSpec((("email", 1),), unique=True))
+    tokens = platform_db.collection("admin_tokens")
+    await tokens.ensure_index(IndexSpec((("token_hash", 1),), unique=True))
+    await tokens.ensure_index(IndexSpec((("expires_at", 1),), ttl=True))
+
+
 class Admins:
     def __init__(self, platform_db: Database, hasher: Hasher, token_ttl: int) -> None:
         self.accounts = platform_db.collection("admins")
@@ -33,11 +42,6 @@ class Admins:
         # 10 failures per account or 50 per address in 15 minutes, then 429.
         self.account_throttle = Throttle(10, 900)
         self.address_throttle = Throttle(50, 900)
-
-    async def setup(self) -> None:
-        await self.accounts.ensure_index(IndexSpec((("email", 1),), unique=True))
-        await self.tokens.ensure_index(IndexSpec((("token_hash", 1),), unique=True))
-        await self.tokens.ensure_index(IndexSpec((("expires_at", 1),), ttl=True))
 
     async def create(self, email: str, password: str) -> dict[str, Any]:
         email = normalize_email(email)

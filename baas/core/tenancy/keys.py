@@ -31,6 +31,13 @@ class ProjectKey:
     kind: KeyKind
 
 
+async def create_indexes(platform_db: Database) -> None:
+    """Migration step (see ``baas.core.migrations``)."""
+    records = platform_db.collection("keys")
+    await records.ensure_index(IndexSpec((("hash", 1),), unique=True))
+    await records.ensure_index(IndexSpec((("project", 1), ("created_at", 1))))
+
+
 class Keys:
     def __init__(self, platform_db: Database, cache_seconds: float = 0) -> None:
         self.records = platform_db.collection("keys")
@@ -39,10 +46,6 @@ class Keys:
         # applies at once; one through another process within cache_seconds.
         self._known: TTLCache[str, dict[str, Any]] | None = (
             TTLCache(CACHED_KEYS, cache_seconds) if cache_seconds > 0 else None)
-
-    async def setup(self) -> None:
-        await self.records.ensure_index(IndexSpec((("hash", 1),), unique=True))
-        await self.records.ensure_index(IndexSpec((("project", 1), ("created_at", 1))))
 
     async def create(
         self, project: str, kind: str, name: str | None, expires_at: str | None

@@ -24,9 +24,8 @@ class Projects:
         self.records = platform_db.collection("projects")
         self.keys = keys
 
-    async def create(
-        self, project_id: str, name: str | None
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    async def create(self, project_id: str, name: str | None) -> dict[str, Any]:
+        """The project's record (``Platform.create_project`` does the rest)."""
         if not PROJECT_ID_RE.match(project_id):
             raise BadRequest(
                 "project id must be 3-40 characters: lowercase letters, digits and '-', "
@@ -41,11 +40,14 @@ class Projects:
         except DuplicateKeyError:
             raise Conflict(f"project '{project_id}' already exists",
                            code="project_exists") from None
-        keys = [
+        return public(record)
+
+    async def create_default_keys(self, project_id: str) -> list[dict[str, Any]]:
+        """A project's first two keys, each shown once: publishable and secret."""
+        return [
             await self.keys.create(project_id, "publishable", "default publishable key", None),
             await self.keys.create(project_id, "secret", "default secret key", None),
         ]
-        return public(record), keys
 
     async def get(self, project_id: str) -> dict[str, Any]:
         record = await self.records.get(project_id) if PROJECT_ID_RE.match(project_id) else None

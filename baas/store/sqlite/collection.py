@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -11,14 +9,17 @@ from typing import TYPE_CHECKING, Any
 from baas.store import docs
 from baas.store.base import (
     Change,
+    ChangeOp,
     Document,
     IndexSpec,
+    InvalidCursor,
     InvalidQuery,
     Page,
     SortSpec,
     check_path,
 )
 from baas.store.filters import (
+    CursorError,
     Filter,
     FilterError,
     cursor_values,
@@ -26,12 +27,10 @@ from baas.store.filters import (
     encode_cursor,
     normalize_sort,
 )
-from baas.store.sqlite import ops, sql
+from baas.store.sqlite import changes, ops, sql
 
 if TYPE_CHECKING:
     from baas.store.sqlite.database import SQLiteDatabase
-
-WATCH_POLL_SECONDS = 1.0  # also catches writes by other processes on the same file
 
 
 class SQLiteCollection:
@@ -65,6 +64,8 @@ class SQLiteCollection:
             if cursor is not None:
                 values = decode_cursor(cursor, len(full_sort))
                 where = f"({where}) AND {sql.keyset(full_sort, values, params)}"
+        except CursorError as exc:
+            raise InvalidCursor(str(exc)) from None
         except FilterError as exc:
             raise InvalidQuery(str(exc)) from None
         query = f"SELECT doc FROM {self.table} WHERE {where} ORDER BY {sql.order_by(full_sort)}"
@@ -141,7 +142,7 @@ class SQLiteCollection:
             )
         except sqlite3.IntegrityError as exc:
             raise ops.duplicate_from(exc, self.name, self.db.index_fields) from None
-        self.db.record_change(conn, self.name, "insert", stored["id"], stored)
+        self.db.record_change(conn, self.name, "create", stored["id"], None, stored)
         return stored
 
     def _load_sync(self, conn: sqlite3.Connection, id: str) -> Document | None:
@@ -150,7 +151,8 @@ class SQLiteCollection:
         row = conn.execute(f"SELECT doc FROM {self.table} WHERE id = ?", (id,)).fetchone()
         return None if row is None else ops.load(row[0])
 
-    def _write_sync(self, conn: sqlite3.Connection, document: Document) -> None:
+    def _write_sync(self, conn: sqlite3.Connection, before: Document, document: Document,
+                    op: ChangeOp = "update") -> None:
         try:
             conn.execute(
                 f"UPDATE {self.table} SET doc = ? WHERE id = ?",
@@ -158,7 +160,7 @@ class SQLiteCollection:
             )
         except sqlite3.IntegrityError as exc:
             raise ops.duplicate_from(exc, self.name, self.db.index_fields) from None
-        self.db.record_change(conn, self.name, "update", document["id"], document)
+        self.db.record_change(conn, self.name, op, document["id"], before, document)
 
     def update_sync(
         self,
@@ -167,6 +169,7 @@ class SQLiteCollection:
         set: Document | None,
         unset: Sequence[str],
         expected_version: int | None,
+        replace: bool = False,
     ) -> Document | None:
         current = self._load_sync(conn, id)
         if current is None:
@@ -174,7 +177,7 @@ class SQLiteCollection:
         if expected_version is not None and current.get("version") != expected_version:
             return None
         updated = docs.apply_update(current, set or {}, unset)
-        self._write_sync(conn, updated)
+        self._write_sync(conn, current, updated, "replace" if replace else "update")
         return updated
 
     def delete_sync(
@@ -182,13 +185,16 @@ class SQLiteCollection:
     ) -> bool:
         if self.name not in self.db.tables:
             return False
-        if expected_version is not None:
+        recorded = self.name in self.db.feeds
+        current = None
+        if expected_version is not None or recorded:  # the before-image of the change
             current = self._load_sync(conn, id)
-            if current is None or current.get("version") != expected_version:
+            if current is None or (expected_version is not None
+                                   and current.get("version") != expected_version):
                 return False
         deleted = conn.execute(f"DELETE FROM {self.table} WHERE id = ?", (id,)).rowcount > 0
         if deleted:
-            self.db.record_change(conn, self.name, "delete", id, None)
+            self.db.record_change(conn, self.name, "delete", id, current, None)
         return deleted
 
     async def insert(self, document: Document) -> Document:
@@ -219,8 +225,9 @@ class SQLiteCollection:
             row = conn.execute(query, params).fetchone()
             if row is None:
                 return None
-            updated = docs.apply_update(ops.load(row[0]), set or {}, unset)
-            self._write_sync(conn, updated)
+            current = ops.load(row[0])
+            updated = docs.apply_update(current, set or {}, unset)
+            self._write_sync(conn, current, updated)
             return updated
 
         return await self.db.write(_fam, notify=True)
@@ -258,35 +265,5 @@ class SQLiteCollection:
     async def indexes(self) -> list[IndexSpec]:
         return await self.db.list_indexes(self.name)
 
-    async def watch(self, after: str | None = None) -> AsyncIterator[Change]:
-        await self.db.enable_feed(self.name)
-        if after is None:
-            last = await self.db.read(
-                lambda conn: int(conn.execute("SELECT coalesce(max(seq), 0) FROM _changes")
-                                 .fetchone()[0])
-            )
-        else:
-            try:
-                last = int(after)
-            except ValueError:
-                raise InvalidQuery("invalid change token") from None
-        def _since(conn: sqlite3.Connection, since: int) -> list[Any]:
-            return conn.execute(
-                "SELECT seq, op, id, doc FROM _changes WHERE collection = ? AND seq > ? "
-                "ORDER BY seq LIMIT 500",
-                (self.name, since),
-            ).fetchall()
-
-        while True:
-            rows = await self.db.read(functools.partial(_since, since=last))
-            for seq, op, id, doc in rows:
-                last = seq
-                yield Change(op=op, id=id, document=None if doc is None else ops.load(doc),
-                             token=str(seq))
-            if not rows:
-                async with self.db.changed:
-                    try:
-                        await asyncio.wait_for(self.db.changed.wait(), WATCH_POLL_SECONDS)
-                    except TimeoutError:
-                        pass
-
+    def watch(self, after: str | None = None) -> AsyncIterator[Change]:
+        return changes.watch(self, after)

@@ -1,8 +1,9 @@
-"""One SQLite file: a writer connection, per-thread readers, metadata and batches.
+"""One SQLite file: the writer and its transactions, metadata, batches, TTL, indexes.
 
 Writes are serialized by an asyncio lock and run on the engine's thread pool with
-the single writer connection; reads use a connection per pool thread, so they run
-concurrently under WAL. Nothing blocking runs on the event loop.
+the single writer connection; reads use a connection per pool thread
+(``connections.Readers``), so they run concurrently under WAL. Nothing blocking runs
+on the event loop. The change feed is ``changes.SQLiteChangeFeed``.
 
 Several processes (``baas serve --workers N``) may share the file, so the metadata
 kept in memory (tables, index fields, TTL fields, feeds) is only trusted inside the
@@ -19,10 +20,7 @@ file notice it and reconnect.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
-import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,69 +29,37 @@ from typing import Any, TypeVar
 from baas.store.base import (
     BatchFailed,
     BatchOp,
+    ChangeRecord,
     Delete,
     Document,
     DuplicateKeyError,
     IndexSpec,
     Insert,
-    QueryTimeout,
     StoreError,
     StoreUnavailable,
     Update,
+    WriteConflict,
+    Written,
     check_name,
 )
-from baas.store.sqlite import ops, sql
+from baas.store.sqlite import changes, ops, sql
 from baas.store.sqlite.collection import SQLiteCollection
+from baas.store.sqlite.connections import DROPPED, Dropped, Readers, connect
 
 T = TypeVar("T")
-PROGRESS_STEPS = 1000  # SQLite VM instructions between two looks at the clock
-DROPPED = "_dropped"  # table marking a file another process dropped (then unlinked)
-NO_TABLE = "no such table: "
-
 META_SQL = """
 CREATE TABLE IF NOT EXISTS _indexes (collection TEXT NOT NULL, name TEXT NOT NULL,
-    spec TEXT NOT NULL, PRIMARY KEY (collection, name));
-CREATE TABLE IF NOT EXISTS _feeds (collection TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS _changes (seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    collection TEXT NOT NULL, op TEXT NOT NULL, id TEXT NOT NULL, doc TEXT, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS _changes_by_collection ON _changes (collection, seq);
-"""
+    spec TEXT NOT NULL, PRIMARY KEY (collection, name));""" + changes.CHANGES_SQL
 
 
-class Dropped(Exception):
-    """The file was dropped by another process: reconnect to the path and retry."""
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-    conn.execute("PRAGMA busy_timeout = 10000")
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            break
-        except sqlite3.OperationalError as exc:
-            # Another process is opening the same new file: SQLite answers "locked"
-            # at once there instead of waiting the busy timeout, so wait here.
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                conn.close()
-                raise
-            time.sleep(0.005)
-    conn.execute("PRAGMA synchronous = NORMAL")
-    return conn
-
-
-class SQLiteDatabase:
+class SQLiteDatabase(changes.SQLiteChangeFeed):
     def __init__(self, name: str, path: Path, pool: ThreadPoolExecutor) -> None:
         self.name = name
         self.path = path
         self._pool = pool
         self._writer: sqlite3.Connection | None = None
         self._write_lock = asyncio.Lock()
-        self._readers = threading.local()
-        self._reader_conns: list[sqlite3.Connection] = []
-        self._reader_guard = threading.Lock()
-        self._generation = 0  # bumped when the file was found dropped: readers reconnect
+        self.readers = Readers(name, path, META_SQL)
         # Metadata, valid inside a write transaction (see the module docstring).
         self.tables: set[str] = set()
         self.feeds: set[str] = set()
@@ -101,6 +67,8 @@ class SQLiteDatabase:
         self.index_fields: dict[str, tuple[str, ...]] = {}  # SQL index name -> fields
         self._schema_version: int | None = None  # the cookie the metadata was read at
         self._created: list[str] = []  # tables created by the open transaction
+        self._recorded: list[ChangeRecord] = []  # changes written by the open transaction
+        self._feeds_added: list[str] = []  # feeds enabled by the open transaction
         self.changed = asyncio.Condition()
         self._opened = False
         self._open_lock = asyncio.Lock()
@@ -124,6 +92,7 @@ class SQLiteDatabase:
     def _connect_writer(self) -> sqlite3.Connection:
         conn = connect(self.path)
         conn.executescript(META_SQL)
+        changes.upgrade(conn)
         self._schema_version = None
         return conn
 
@@ -135,7 +104,7 @@ class SQLiteDatabase:
         if DROPPED in names:
             return True
         tables = {name[2:] for name in names if name.startswith("c_")}
-        feeds = {row[0] for row in conn.execute("SELECT collection FROM _feeds")}
+        feeds = changes.read_feeds(conn)
         ttl: dict[str, str] = {}
         index_fields: dict[str, tuple[str, ...]] = {}
         for collection, spec in conn.execute("SELECT collection, spec FROM _indexes"):
@@ -163,32 +132,6 @@ class SQLiteDatabase:
         conn.execute(f'DROP INDEX IF EXISTS "{name}"')
         conn.execute(ops.create_index_sql(collection, index))
 
-    def _reader(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
-        if conn is None or self._readers.generation != self._generation:
-            generation = self._generation
-            if conn is not None:
-                with self._reader_guard:
-                    self._reader_conns.remove(conn)
-                conn.close()
-            conn = connect(self.path)
-            if generation:
-                conn.executescript(META_SQL)  # the path may hold a new, empty file
-            conn.execute("PRAGMA query_only = 1")
-            self._readers.conn = conn
-            self._readers.generation = generation
-            with self._reader_guard:
-                self._reader_conns.append(conn)
-        return conn
-
-    def _found_dropped(self, conn: sqlite3.Connection) -> bool:
-        """Whether this connection's file was dropped; if so, readers reconnect."""
-        row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                           (DROPPED,)).fetchone()
-        if row is not None:
-            self._generation += 1
-        return row is not None
-
     async def read(self, fn: Callable[[sqlite3.Connection], T],
                    max_time_ms: int | None = None, *,
                    table: str | None = None, absent: Any = None) -> T:
@@ -197,51 +140,8 @@ class SQLiteDatabase:
         table ``table`` does not exist, the answer is ``absent``."""
         await self._ensure_open()
         return await asyncio.get_running_loop().run_in_executor(
-            self._pool, self._read_sync, fn, max_time_ms, table, absent
+            self._pool, self.readers.run, fn, max_time_ms, table, absent
         )
-
-    def _read_sync(self, fn: Callable[[sqlite3.Connection], T], max_time_ms: int | None,
-                   table: str | None, absent: Any) -> T:
-        for attempt in (1, 2):
-            conn = self._reader()
-            try:
-                return fn(conn) if max_time_ms is None else self._timed(conn, fn, max_time_ms)
-            except Dropped:
-                if attempt == 1:
-                    self._generation += 1
-                    continue
-                raise StoreUnavailable(f"database {self.name!r} has been dropped") from None
-            except sqlite3.OperationalError as exc:
-                message = str(exc)
-                if not message.startswith(NO_TABLE):
-                    raise
-                if attempt == 1 and self._found_dropped(conn):
-                    continue
-                if table is not None and message in (NO_TABLE + table,
-                                                     NO_TABLE + "main." + table):
-                    return absent  # type: ignore[no-any-return]
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _timed(self, conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T],
-               max_time_ms: int) -> T:
-        deadline = time.monotonic() + max(max_time_ms, 0) / 1000
-        expired = False
-
-        def progress() -> int:
-            nonlocal expired
-            expired = time.monotonic() >= deadline
-            return 1 if expired else 0
-
-        conn.set_progress_handler(progress, PROGRESS_STEPS)
-        try:
-            return fn(conn)
-        except sqlite3.OperationalError:
-            if expired:
-                raise QueryTimeout(f"the query ran longer than {max_time_ms} ms") from None
-            raise
-        finally:
-            conn.set_progress_handler(None, 0)
 
     async def write(self, fn: Callable[[sqlite3.Connection], T], notify: bool = False) -> T:
         """Run ``fn`` inside one IMMEDIATE transaction on the writer connection, with
@@ -259,12 +159,15 @@ class SQLiteDatabase:
     def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn = self._begin()
         self._created = []
+        self._recorded = []
+        self._feeds_added = []
         try:
             result = fn(conn)
         except BaseException:
             conn.execute("ROLLBACK")
-            # Tables created inside the rolled-back transaction are gone again.
+            # Tables created (feeds enabled) inside the rolled-back transaction are gone.
             self.tables.difference_update(self._created)
+            self.feeds.difference_update(self._feeds_added)
             raise
         conn.execute("COMMIT")
         return result
@@ -293,7 +196,7 @@ class SQLiteDatabase:
             # Dropped by another process: the path holds a new file, or none yet.
             conn.close()
             self._writer = self._connect_writer()
-            self._generation += 1
+            self.readers.generation += 1
         raise StoreUnavailable(f"database {self.name!r} is being dropped")
 
     async def close(self) -> None:
@@ -301,17 +204,13 @@ class SQLiteDatabase:
             return
 
         def _close() -> None:
-            with self._reader_guard:
-                for conn in self._reader_conns:
-                    conn.close()
-                self._reader_conns.clear()
+            self.readers.close()
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
 
         async with self._write_lock:
             await asyncio.get_running_loop().run_in_executor(self._pool, _close)
-        self._readers = threading.local()
         self._opened = False
 
     async def mark_dropped(self) -> None:
@@ -353,13 +252,16 @@ class SQLiteDatabase:
         check_name(name)
 
         def _drop(conn: sqlite3.Connection) -> None:
+            if name in self.tables:
+                # Each document leaves as a recorded delete. The feed stays on, and the
+                # changes stay until the retention window drops them: readers following
+                # the collection see the drop, and a re-created one records too.
+                self.record_deletes(conn, name)
             conn.execute(f'DROP TABLE IF EXISTS "c_{name}"')
             conn.execute("DELETE FROM _indexes WHERE collection = ?", (name,))
-            conn.execute("DELETE FROM _feeds WHERE collection = ?", (name,))
-            conn.execute("DELETE FROM _changes WHERE collection = ?", (name,))
 
         # The schema changed: the next transaction reloads the metadata.
-        await self.write(_drop)
+        await self.write(_drop, notify=True)
 
     def ensure_table(self, conn: sqlite3.Connection, name: str) -> None:
         if name not in self.tables:
@@ -370,17 +272,23 @@ class SQLiteDatabase:
             self._created.append(name)
 
     async def batch(self, operations: Sequence[BatchOp]) -> list[Document | None]:
-        for op in operations:
-            check_name(op.collection)
+        return (await self.commit(operations)).results
 
-        def _run(conn: sqlite3.Connection) -> list[Document | None]:
+    async def commit(self, operations: Sequence[BatchOp], record: Sequence[str] = ()
+                     ) -> Written:
+        for name in [op.collection for op in operations] + list(record):
+            check_name(name)
+
+        def _run(conn: sqlite3.Connection) -> Written:
+            for name in record:
+                self._enable_feed(conn, name)
             results: list[Document | None] = []
             for index, op in enumerate(operations):
                 try:
                     results.append(self._apply(conn, op))
                 except StoreError as exc:
                     raise BatchFailed(index, str(exc), exc) from exc
-            return results
+            return Written(results, list(self._recorded))
 
         return await self.write(_run, notify=True)
 
@@ -389,13 +297,14 @@ class SQLiteDatabase:
         if isinstance(op, Insert):
             return coll.insert_sync(conn, op.document)
         if isinstance(op, Update):
-            updated = coll.update_sync(conn, op.id, op.set, op.unset, op.expected_version)
+            updated = coll.update_sync(conn, op.id, op.set, op.unset, op.expected_version,
+                                       op.replace)
             if updated is None:
-                raise StoreError(f"document {op.id!r} not found or version changed")
+                raise WriteConflict(f"document {op.id!r} not found or version changed")
             return updated
         assert isinstance(op, Delete)
         if not coll.delete_sync(conn, op.id, op.expected_version):
-            raise StoreError(f"document {op.id!r} not found or version changed")
+            raise WriteConflict(f"document {op.id!r} not found or version changed")
         return None
 
     async def sweep_expired(self, now: str) -> int:
@@ -414,11 +323,11 @@ class SQLiteDatabase:
                     return 0
                 # Strings before ``now``: a range on the key, so the TTL index serves it.
                 key = sql.key_expr(field)
-                return conn.execute(
-                    f'DELETE FROM "c_{c}" WHERE {key} >= \'\' AND {key} < ?', (now,)
-                ).rowcount
+                where = f"{key} >= '' AND {key} < ?"
+                self.record_deletes(conn, c, where, (now,))  # expiry is a recorded delete
+                return conn.execute(f'DELETE FROM "c_{c}" WHERE {where}', (now,)).rowcount
 
-            total += await self.write(_sweep)
+            total += await self.write(_sweep, notify=True)
         return total
 
     async def register_index(self, collection: str, index: IndexSpec) -> None:
@@ -459,30 +368,7 @@ class SQLiteDatabase:
 
         return await self.read(_list)
 
-    async def enable_feed(self, collection: str) -> None:
-        def _enable(conn: sqlite3.Connection) -> None:
-            if collection in self.feeds:
-                return
-            conn.execute("INSERT OR IGNORE INTO _feeds (collection) VALUES (?)", (collection,))
-            # Feeds are rows, not schema: move the schema cookie so that every process
-            # reloads its metadata, and records this collection's changes, from its
-            # next write on.
-            conn.execute("CREATE TABLE _feeds_changed (x)")
-            conn.execute("DROP TABLE _feeds_changed")
-
-        await self.write(_enable)
-
-    def record_change(
-        self, conn: sqlite3.Connection, collection: str, op: str, id: str, doc: Document | None
-    ) -> None:
-        if collection in self.feeds:
-            conn.execute(
-                "INSERT INTO _changes (collection, op, id, doc, at) VALUES (?, ?, ?, ?, "
-                "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-                (collection, op, id, None if doc is None else json.dumps(doc)),
-            )
-
     def explain(self, sql: str, params: Sequence[Any]) -> list[str]:
         """EXPLAIN QUERY PLAN details, for tests that assert indexes are used."""
-        conn = self._reader()
+        conn = self.readers.connection()
         return [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
