@@ -101,15 +101,21 @@ class SQLiteChangeFeed:
     enable_feed = record_changes
 
     def record_change(self, conn: sqlite3.Connection, collection: str, op: ChangeOp, id: str,
-                      before: Document | None, after: Document | None) -> None:
-        """Write the change record in the open transaction, if the collection records."""
+                      before: Document | None, after: Document | None, *,
+                      before_text: str | None = None, after_text: str | None = None) -> None:
+        """Write the change record in the open transaction, if the collection records.
+        ``before_text``/``after_text`` are the images as already encoded (the row read,
+        the row written), so a write encodes each document once."""
         if collection not in self.feeds:
             return
+        if after_text is None and after is not None:
+            after_text = ops.dump(after)
+        if before_text is None and before is not None:
+            before_text = ops.dump(before)
         at = conn.execute(
             "INSERT INTO _changes (collection, op, id, doc, before, at) VALUES (?, ?, ?, ?, ?, "
             "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-            (collection, op, id, None if after is None else ops.dump(after),
-             None if before is None else ops.dump(before)),
+            (collection, op, id, after_text, before_text),
         ).lastrowid
         self._recorded.append(ChangeRecord(collection, id, op, before, after, str(at)))
 
@@ -123,7 +129,8 @@ class SQLiteChangeFeed:
         if where is not None:
             query += f" WHERE {where}"
         for id, doc in conn.execute(query, params).fetchall():
-            self.record_change(conn, collection, "delete", id, ops.load(doc), None)
+            self.record_change(conn, collection, "delete", id, ops.load(doc), None,
+                               before_text=doc)
 
     async def changes(self, collection: str, after: str, limit: int = 100
                       ) -> list[ChangeRecord]:

@@ -135,32 +135,31 @@ class SQLiteCollection:
     def insert_sync(self, conn: sqlite3.Connection, document: Document) -> Document:
         stored = docs.prepare_insert(document)
         self.db.ensure_table(conn, self.name)
+        text = ops.dump(stored)
         try:
-            conn.execute(
-                f"INSERT INTO {self.table} (id, doc) VALUES (?, ?)",
-                (stored["id"], ops.dump(stored)),
-            )
+            conn.execute(f"INSERT INTO {self.table} (id, doc) VALUES (?, ?)", (stored["id"], text))
         except sqlite3.IntegrityError as exc:
             raise ops.duplicate_from(exc, self.name, self.db.index_fields) from None
-        self.db.record_change(conn, self.name, "create", stored["id"], None, stored)
+        self.db.record_change(conn, self.name, "create", stored["id"], None, stored,
+                              after_text=text)
         return stored
 
-    def _load_sync(self, conn: sqlite3.Connection, id: str) -> Document | None:
+    def _load_sync(self, conn: sqlite3.Connection, id: str) -> tuple[Document, str] | None:
+        """The stored document and its JSON text (the before-image of a change)."""
         if self.name not in self.db.tables:
             return None
         row = conn.execute(f"SELECT doc FROM {self.table} WHERE id = ?", (id,)).fetchone()
-        return None if row is None else ops.load(row[0])
+        return None if row is None else (ops.load(row[0]), row[0])
 
     def _write_sync(self, conn: sqlite3.Connection, before: Document, document: Document,
-                    op: ChangeOp = "update") -> None:
+                    op: ChangeOp = "update", before_text: str | None = None) -> None:
+        text = ops.dump(document)
         try:
-            conn.execute(
-                f"UPDATE {self.table} SET doc = ? WHERE id = ?",
-                (ops.dump(document), document["id"]),
-            )
+            conn.execute(f"UPDATE {self.table} SET doc = ? WHERE id = ?", (text, document["id"]))
         except sqlite3.IntegrityError as exc:
             raise ops.duplicate_from(exc, self.name, self.db.index_fields) from None
-        self.db.record_change(conn, self.name, op, document["id"], before, document)
+        self.db.record_change(conn, self.name, op, document["id"], before, document,
+                              before_text=before_text, after_text=text)
 
     def update_sync(
         self,
@@ -171,13 +170,14 @@ class SQLiteCollection:
         expected_version: int | None,
         replace: bool = False,
     ) -> Document | None:
-        current = self._load_sync(conn, id)
-        if current is None:
+        found = self._load_sync(conn, id)
+        if found is None:
             return None
+        current, text = found
         if expected_version is not None and current.get("version") != expected_version:
             return None
         updated = docs.apply_update(current, set or {}, unset)
-        self._write_sync(conn, current, updated, "replace" if replace else "update")
+        self._write_sync(conn, current, updated, "replace" if replace else "update", text)
         return updated
 
     def delete_sync(
@@ -186,15 +186,18 @@ class SQLiteCollection:
         if self.name not in self.db.tables:
             return False
         recorded = self.name in self.db.feeds
-        current = None
+        current, text = None, None
         if expected_version is not None or recorded:  # the before-image of the change
-            current = self._load_sync(conn, id)
-            if current is None or (expected_version is not None
-                                   and current.get("version") != expected_version):
+            found = self._load_sync(conn, id)
+            if found is None:
+                return False
+            current, text = found
+            if expected_version is not None and current.get("version") != expected_version:
                 return False
         deleted = conn.execute(f"DELETE FROM {self.table} WHERE id = ?", (id,)).rowcount > 0
         if deleted:
-            self.db.record_change(conn, self.name, "delete", id, current, None)
+            self.db.record_change(conn, self.name, "delete", id, current, None,
+                                  before_text=text)
         return deleted
 
     async def insert(self, document: Document) -> Document:
@@ -227,7 +230,7 @@ class SQLiteCollection:
                 return None
             current = ops.load(row[0])
             updated = docs.apply_update(current, set or {}, unset)
-            self._write_sync(conn, current, updated)
+            self._write_sync(conn, current, updated, before_text=row[0])
             return updated
 
         return await self.db.write(_fam, notify=True)
