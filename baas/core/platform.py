@@ -111,14 +111,8 @@ class Platform:
         """Bring the platform database, then every project's, to the latest migration
         (a read each when they are there already), so no request runs setup DDL."""
         await migrations.migrate(self.engine.database(PLATFORM_DB), migrations.PLATFORM)
-        cursor: str | None = None
-        while True:
-            projects, cursor = await self.projects.list(limit=500, cursor=cursor)
-            for project in projects:
-                await migrations.migrate(self.projects.database(project["id"]),
-                                         migrations.PROJECT)
-            if cursor is None:
-                return
+        async for project_id in self.projects.ids():
+            await migrations.migrate(self.projects.database(project_id), migrations.PROJECT)
 
     async def create_project(self, project_id: str, name: str | None
                              ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -165,14 +159,16 @@ class Platform:
     async def sweep_once(self) -> int:
         now = clock.now_iso()
         removed = await self.engine.database(PLATFORM_DB).sweep_expired(now)
-        cursor: str | None = None
-        while True:
-            projects, cursor = await self.projects.list(limit=500, cursor=cursor)
-            for project in projects:
-                db = self.engine.database(database_name(project["id"]))
-                removed += await db.sweep_expired(now)
-            if cursor is None:
-                return removed
+        async for project_id in self.projects.ids():
+            removed += await self.engine.database(database_name(project_id)).sweep_expired(now)
+        return removed
+
+    async def prune_changes(self) -> int:
+        """Forget every project's change records older than the retention window."""
+        pruned = 0
+        async for project_id in self.projects.ids():
+            pruned += await self.changes.prune(project_id)
+        return pruned
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -181,8 +177,7 @@ class Platform:
                 removed = await self.sweep_once()
                 if removed:
                     log.info("ttl sweep", extra={"removed": removed})
-                pruned = await self.changes.prune_all(
-                    lambda cursor: self.projects.list(limit=500, cursor=cursor))
+                pruned = await self.prune_changes()
                 if pruned:
                     log.info("change records pruned", extra={"removed": pruned})
             except StoreError as exc:

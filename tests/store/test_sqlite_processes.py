@@ -114,7 +114,7 @@ async def test_a_feed_opened_in_one_process_records_the_others_writes(pair: Pair
     a, b = pair
     a_posts = a.database("p_x").collection("posts")
     await a_posts.insert({"id": "before"})  # A's metadata is loaded, without the feed
-    await b.database("p_x").enable_feed("posts")  # what B's watch() does first
+    await b.database("p_x").record_changes("posts")  # what B's watch() does first
     await a_posts.insert({"id": "e1"})
     await a_posts.update("e1", {"n": 1})
     await a_posts.delete("e1")

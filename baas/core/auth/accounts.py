@@ -49,7 +49,7 @@ class Caller:
 
 @dataclass
 class ProjectAuth:
-    """The auth collections of one project, with their indexes ensured."""
+    """The auth services of one project (its migrations made their indexes)."""
 
     users: Users
     sessions: Sessions

@@ -10,15 +10,13 @@ must load the current state again and follow from the head.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 from baas.core import clock
 from baas.core.data.collections import check_name, store_name
 from baas.store import ChangeRecord, Database
 
 MAX_LIMIT = 1000
-ListProjects = Callable[[str | None], Awaitable[tuple[list[dict[str, Any]], str | None]]]
 
 
 class Changes:
@@ -42,14 +40,3 @@ class Changes:
         """Forget the project's changes older than the retention window."""
         cutoff = clock.later_iso(-self.retention_seconds)
         return await self._database(project).prune_changes(cutoff)
-
-    async def prune_all(self, list_projects: ListProjects) -> int:
-        """``prune`` every project (``list_projects(cursor)`` pages through them)."""
-        removed = 0
-        cursor: str | None = None
-        while True:
-            projects, cursor = await list_projects(cursor)
-            for project in projects:
-                removed += await self.prune(project["id"])
-            if cursor is None:
-                return removed

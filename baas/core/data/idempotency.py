@@ -79,14 +79,11 @@ class Idempotency:
         self._database = database
         self.lease_seconds = lease_seconds
 
-    async def _collection(self, project: str) -> Any:
-        return self._database(project).collection(COLLECTION)
-
     async def run(self, project: str, scope: str, key: str, body: Any,
                   action: Callable[[Claim], Awaitable[Outcome]]) -> Outcome:
         """Run ``action`` once for this key, or answer what its first run answered.
         ``action`` binds the claim into its write (``Claim.completion``)."""
-        records = await self._collection(project)
+        records = self._database(project).collection(COLLECTION)
         record_id = hashlib.sha256(f"{scope}\0{check_key(key)}".encode()).hexdigest()
         request = body_hash(body)
         # Bounded: a live lease ends within lease_seconds, then the key is taken over.

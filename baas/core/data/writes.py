@@ -89,13 +89,20 @@ class Writes:
             await self.hooks.change_committed.fire(Committed(project, written.changes))
         return written.results[:len(ops)]
 
+    async def _single(self, project: str, op: BatchOp, before: Document | None = None, *,
+                      bind: Bind | None = None) -> Document | None:
+        """``commit`` of one operation, failing with that operation's own store error
+        (DuplicateKeyError, WriteConflict, ...) rather than BatchFailed."""
+        try:
+            [result] = await self.commit(project, [op], before=[before], bind=bind)
+        except BatchFailed as exc:
+            raise exc.cause or exc from None
+        return result
+
     async def insert(self, project: str, collection: str, document: Document, *,
                      bind: Bind | None = None) -> Document:
         """Raises DuplicateKeyError as the store does."""
-        try:
-            [stored] = await self.commit(project, [Insert(collection, document)], bind=bind)
-        except BatchFailed as exc:
-            raise exc.cause or exc from None
+        stored = await self._single(project, Insert(collection, document), bind=bind)
         assert stored is not None
         return stored
 
@@ -106,20 +113,15 @@ class Writes:
         op = Update(collection, before["id"], set, tuple(unset),
                     expected_version=before["version"], replace=replace)
         try:
-            [updated] = await self.commit(project, [op], before=[before])
-        except BatchFailed as exc:
-            if isinstance(exc.cause, WriteConflict):
-                return None
-            raise exc.cause or exc from None
-        return updated
+            return await self._single(project, op, before)
+        except WriteConflict:
+            return None
 
     async def delete(self, project: str, collection: str, before: Document) -> bool:
         """Delete ``before`` if it is still at its version; False when it is not."""
-        op = Delete(collection, before["id"], expected_version=before["version"])
         try:
-            await self.commit(project, [op], before=[before])
-        except BatchFailed as exc:
-            if isinstance(exc.cause, WriteConflict):
-                return False
-            raise exc.cause or exc from None
+            await self._single(project, Delete(collection, before["id"],
+                                               expected_version=before["version"]), before)
+        except WriteConflict:
+            return False
         return True

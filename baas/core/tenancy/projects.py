@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 from baas.core import clock
@@ -58,6 +59,16 @@ class Projects:
     async def list(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         page = await self.records.find(sort=[("id", 1)], limit=limit, cursor=cursor)
         return [public(r) for r in page.items], page.next_cursor
+
+    async def ids(self) -> AsyncIterator[str]:
+        """Every project's id, a page at a time (never all of them in memory)."""
+        cursor: str | None = None
+        while True:
+            page, cursor = await self.list(limit=500, cursor=cursor)
+            for project in page:
+                yield project["id"]
+            if cursor is None:
+                return
 
     async def rename(self, project_id: str, name: str) -> dict[str, Any]:
         await self.get(project_id)

@@ -98,8 +98,6 @@ class SQLiteChangeFeed:
         self.feeds.add(collection)
         self._feeds_added.append(collection)
 
-    enable_feed = record_changes
-
     def record_change(self, conn: sqlite3.Connection, collection: str, op: ChangeOp, id: str,
                       before: Document | None, after: Document | None, *,
                       before_text: str | None = None, after_text: str | None = None) -> None:
