@@ -17,6 +17,7 @@ from baas.api import (
     docs,
     documents,
     health,
+    limits,
     mailsettings,
     projects,
     users,
@@ -30,8 +31,8 @@ from baas.settings import Settings
 
 # Busiest first: Starlette matches routes in this order (see routing.starlette_routes).
 REGISTRIES = [documents.route, accounts.route, health.route, collections.route,
-              projects.route, users.route, authpages.route, admin.route, mailsettings.route,
-              docs.route]
+              projects.route, users.route, authpages.route, admin.route, limits.route,
+              mailsettings.route, docs.route]
 
 
 def create_app(settings: Settings, platform: Platform | None = None) -> Starlette:
@@ -55,7 +56,8 @@ def create_app(settings: Settings, platform: Platform | None = None) -> Starlett
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["authorization", "apikey", "content-type", "if-match",
                            "idempotency-key", "x-request-id"],
-            expose_headers=["x-request-id", "etag", "retry-after"],
+            expose_headers=["x-request-id", "etag", "retry-after", "ratelimit-limit",
+                            "ratelimit-remaining", "ratelimit-reset"],
             max_age=600,
         ),
         Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
@@ -66,6 +68,9 @@ def create_app(settings: Settings, platform: Platform | None = None) -> Starlett
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
+    # Starlette's redirect builds Location from Host (an open redirect); errors.http_error
+    # answers an unmatched path with a relative one instead (baas.api.slashes).
+    app.router.redirect_slashes = False
     app.state.platform = platform
     app.state.settings = settings
     app.state.metrics = metrics

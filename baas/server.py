@@ -22,6 +22,7 @@ from baas.core.messaging.mail import Mailer
 from baas.core.platform import Platform
 from baas.core.tenancy import bootstrap
 from baas.settings import Settings, SettingsError, load_settings, unknown_env
+from baas.transport import ServerConfig, TransportLimits
 
 log = logging.getLogger("baas.server")
 STARTUP_FAILURE = 3  # uvicorn's exit status for a worker that could not start
@@ -98,7 +99,8 @@ def serve(settings: Settings, worker_env: Mapping[str, str] | None = None) -> No
         "server_header": False,
         "timeout_graceful_shutdown": 10,
         "loop": loop,
-        "http": http,
+        "http": http,  # our guarded protocol for this parser (baas.transport)
+        "limits": transport_limits(settings),
     }
     if settings.workers == 1:
         app = create_app(settings)
@@ -106,7 +108,13 @@ def serve(settings: Settings, worker_env: Mapping[str, str] | None = None) -> No
         # these handlers turn that into a normal exit (status 0) instead of a kill.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: None)
-        uvicorn.run(app, **options)
+        server = uvicorn.Server(ServerConfig(app, **options))
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        if not server.started:
+            sys.exit(STARTUP_FAILURE)
     else:
         os.environ.update(worker_env or {})
         prepare(settings)
@@ -114,6 +122,14 @@ def serve(settings: Settings, worker_env: Mapping[str, str] | None = None) -> No
             log.error("a worker process failed to start; see the messages above")
             sys.exit(STARTUP_FAILURE)
     log.info("stopped cleanly", extra={"data": where_data(settings)})
+
+
+def transport_limits(settings: Settings) -> TransportLimits:
+    return TransportLimits(
+        header_timeout=settings.header_timeout, body_timeout=settings.body_timeout,
+        body_min_rate=settings.body_min_rate, keep_alive_timeout=settings.keep_alive_timeout,
+        max_header_bytes=settings.max_header_bytes, max_header_count=settings.max_header_count,
+        max_concurrent_requests=settings.max_concurrent_requests)
 
 
 def prepare(settings: Settings) -> None:
@@ -144,8 +160,7 @@ def run_workers(workers: int, options: dict[str, Any]) -> bool:
     """uvicorn's supervisor: it binds the socket, starts the workers (spawned: each
     imports ``worker_app``), restarts any that dies, and on SIGINT or SIGTERM stops
     them all and returns. False when a worker could not start."""
-    config = uvicorn.Config("baas.server:worker_app", factory=True, workers=workers,
-                            **options)
+    config = ServerConfig("baas.server:worker_app", factory=True, workers=workers, **options)
     sock = config.bind_socket()  # exits with a message when the port is taken
     supervisor = Multiprocess(config, sockets=[sock])
     try:

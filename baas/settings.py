@@ -67,6 +67,38 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest JSON request body accepted (bytes); 413 beyond."
     )
+    header_timeout: float = Field(
+        10.0, gt=0, le=3600,
+        description="Longest the request line and headers may take to arrive, from the "
+        "connection's start or a later request's first byte (seconds); 408 and close beyond. "
+        "It also closes a connection that sends nothing.",
+    )
+    body_timeout: float = Field(
+        30.0, gt=0, le=86400,
+        description="Longest a request body may take to arrive once the headers are in "
+        "(seconds), plus 1 s per BODY_MIN_RATE bytes received; 408 and close beyond.",
+    )
+    body_min_rate: int = Field(
+        500, ge=0, le=1_000_000_000,
+        description="Bytes of body that earn one more second of BODY_TIMEOUT (slow but "
+        "steady uploads finish, trickles do not); 0 makes BODY_TIMEOUT a fixed limit.",
+    )
+    keep_alive_timeout: int = Field(
+        5, ge=1, le=3600,
+        description="An idle keep-alive connection is closed after this long (seconds).",
+    )
+    max_header_bytes: int = Field(
+        16_384, ge=1024, le=1_048_576,
+        description="Largest request line plus headers accepted (bytes); 431 beyond.",
+    )
+    max_header_count: int = Field(
+        100, ge=8, le=10_000, description="Most header fields in a request; 431 beyond."
+    )
+    max_concurrent_requests: int = Field(
+        1000, ge=1, le=1_000_000,
+        description="HTTP requests one worker process handles at once; 503 with Retry-After "
+        "beyond (WebSocket sessions are not counted).",
+    )
     query_timeout_ms: int = Field(
         5000, ge=10, le=600_000,
         description="Longest a document list or count may run (milliseconds); 503 beyond.",
@@ -121,12 +153,49 @@ class Settings(BaseSettings):
     )
     auth_account_limit: int = Field(
         10, ge=1, le=100_000,
-        description="Failed logins (or reset requests) per account per 15 minutes before 429.",
+        description="Failed logins (or reset requests, or email changes) per account from one "
+        "client address per 15 minutes before that address gets 429 for that account.",
+    )
+    auth_account_wide_limit: int = Field(
+        100, ge=1, le=1_000_000,
+        description="Failed logins per account from all addresses before each further one "
+        "makes the account wait (1 s, doubling up to 15 minutes); forgotten 15 minutes after "
+        "the last failure.",
     )
     auth_ip_limit: int = Field(
         100, ge=1, le=1_000_000,
         description="Sign-ups, failed logins, failed refreshes and reset requests per client "
         "address per 15 minutes before 429.",
+    )
+    rate_limits: bool = Field(
+        True, description="Limit request rates and daily quotas (see docs/api.md, Rate "
+        "limits); false turns every limit below off.",
+    )
+    key_rate: float = Field(
+        1000.0, ge=0, le=1_000_000,
+        description="Requests per second per project key, all its callers together "
+        "(0: no limit); a project or key may override it.",
+    )
+    key_burst: int = Field(
+        5000, ge=1, le=10_000_000, description="Requests a key may send at once above its rate."
+    )
+    address_rate: float = Field(
+        100.0, ge=0, le=1_000_000,
+        description="Requests per second per client address per project with a "
+        "publishable key, or with refused credentials (0: no limit).",
+    )
+    address_burst: int = Field(
+        1000, ge=1, le=10_000_000,
+        description="Requests a client address may send at once above its rate.",
+    )
+    daily_quota: int = Field(
+        10_000_000, ge=0, le=10**12,
+        description="Requests per project key per UTC day (0: no quota).",
+    )
+    usage_flush_seconds: float = Field(
+        0.5, ge=0.05, le=60,
+        description="How often each process shares its request counts through the store "
+        "(seconds); what processes may overshoot a limit grows with it.",
     )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -54,6 +54,8 @@ RULES: tuple[Rule, ...] = (
     *(Rule(f"baas.{module}", "leaf modules every layer uses; they must not pull in the layers",
            forbidden=("baas.core", "baas.api", "baas.app", "baas.server"))
       for module in ("metrics", "logs", "settings")),
+    Rule("baas.transport", "the HTTP protocol under the app (issue 12, item 1): it knows "
+         "uvicorn and the client's bytes, none of our layers", only=("baas.transport",)),
     Rule("baas_sdk", "the SDK installs and runs without the server or the CLI",
          forbidden=("baas", "baas_cli")),
     Rule("baas_cli", "the CLI talks HTTP through the SDK's public surface and starts the "

@@ -45,8 +45,8 @@ async def log_in(request: Request) -> Response:
 
 
 @route("POST", P + "/anonymous", "Sign in as a new guest user (upgrade later with "
-       "PATCH auth/me)", guard=Guard.key, body=s.Anonymous, response=s.AuthResult, status=201,
-       errors=(400, 401, 429))
+       "PATCH auth/me)", guard=Guard.key, body=s.Anonymous, body_required=False,
+       response=s.AuthResult, status=201, errors=(400, 401, 429))
 async def anonymous(request: Request) -> Response:
     project = request.path_params["project"]
     body = await parse_optional_body(request, s.Anonymous)
@@ -65,7 +65,7 @@ async def refresh(request: Request) -> Response:
 
 
 @route("POST", P + "/logout", "End this session, or every session with scope=global",
-       guard=Guard.user, body=s.LogOut, status=204, errors=(401,))
+       guard=Guard.user, body=s.LogOut, body_required=False, status=204, errors=(401,))
 async def log_out(request: Request) -> Response:
     caller = user_of(request)
     body = await parse_optional_body(request, s.LogOut)
@@ -80,8 +80,9 @@ async def me(request: Request) -> Response:
 
 
 @route("PATCH", P + "/me", "Update profile data, email or password (email and password "
-       "changes need current_password; a password change ends the other sessions)",
-       guard=Guard.user, body=s.MeUpdate, response=s.User, errors=(400, 401, 409, 422, 429))
+       "changes need current_password; a password change ends the other sessions; an "
+       "address another account has answers alike but stays unchanged)",
+       guard=Guard.user, body=s.MeUpdate, response=s.User, errors=(400, 401, 422, 429))
 async def update_me(request: Request) -> Response:
     caller = user_of(request)
     body = await parse_body(request, s.MeUpdate)

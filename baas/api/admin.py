@@ -6,23 +6,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from baas.api.auth import admin_of, platform_of
+from baas.api.clientip import client_ip
 from baas.api.http import no_content, ok, page_params, parse_body
+from baas.api.params import PAGE
 from baas.api.routing import Registry
 from baas.api.schemas import auth as authschemas
 from baas.api.schemas import common as schemas
 from baas.core.callers import Guard
 
 route = Registry("admin")
-PAGE_QUERY = {"limit": "page size, 1-1000 (default 50)", "cursor": "next_cursor of the last page"}
 
 
 @route("POST", "/v1/admin/login", "Log in as a platform admin", body=schemas.AdminLogin,
        response=schemas.AdminToken, errors=(401, 422, 429))
 async def login(request: Request) -> Response:
     body = await parse_body(request, schemas.AdminLogin)
-    # The direct peer address: proxies are not trusted for this until configured.
-    ip = request.client.host if request.client else "unknown"
-    token, info = await platform_of(request).admins.login(body.email, body.password, ip)
+    # The client address (X-Forwarded-For only from BAAS_TRUSTED_PROXIES): failures
+    # lock that address out of the account, not the admin elsewhere.
+    token, info = await platform_of(request).admins.login(body.email, body.password,
+                                                          client_ip(request))
     return ok({"token": token, "token_type": "bearer", **info})
 
 
@@ -35,7 +37,7 @@ async def logout(request: Request) -> Response:
 
 
 @route("GET", "/v1/admin/projects", "List projects", guard=Guard.admin,
-       response=schemas.ProjectList, query=PAGE_QUERY)
+       response=schemas.ProjectList, query=dict(PAGE))
 async def list_projects(request: Request) -> Response:
     limit, cursor = page_params(request)
     items, next_cursor = await platform_of(request).projects.list(limit, cursor)

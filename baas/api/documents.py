@@ -12,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from baas.api import ratelimits
 from baas.api.auth import access_of, platform_of
 from baas.api.http import (
     JSONResponse,
@@ -22,10 +23,11 @@ from baas.api.http import (
     parse_json,
     parse_object,
 )
+from baas.api.params import CURSOR, IDEMPOTENCY_KEY, IF_MATCH, LIMIT, OFFSET, Param, flag
 from baas.api.routing import Registry
 from baas.api.schemas import collections as s
 from baas.core.callers import Guard
-from baas.core.data.batch import run_batch
+from baas.core.data.batch import MAX_OPERATIONS, run_batch
 from baas.core.data.documents import ListQuery, parse_if_match
 from baas.core.data.idempotency import Claim
 from baas.core.data.rules import Access
@@ -34,17 +36,19 @@ from baas.core.errors import BadRequest
 route = Registry("documents")
 P = "/v1/projects/{project}/collections/{name}/documents"
 ONE = P + "/{id}"
-LIST_QUERY = {
+LIST_QUERY: dict[str, str | Param] = {
     "filter": 'an expression of the filter language, e.g. status = "published" && '
               'tags has "featured"',
     "sort": "fields, '-' for descending, e.g. -created_at,title (default: id, which is "
             "creation order)",
-    "limit": "page size, 1-1000 (default 50)",
-    "cursor": "next_cursor of the last page",
-    "offset": "skip this many (at most 10000); instead of cursor",
+    "limit": LIMIT,
+    "cursor": CURSOR,
+    "offset": OFFSET,
     "fields": "comma-separated fields to return (id is always returned)",
-    "count": "true adds the total number of matches",
+    "count": flag("true adds the total number of matches"),
 }
+CREATE_HEADERS: dict[str, str | Param] = {"Idempotency-Key": IDEMPOTENCY_KEY}
+UPDATE_HEADERS: dict[str, str | Param] = {"If-Match": IF_MATCH}
 WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 415, 422)
 
 
@@ -78,7 +82,8 @@ async def list_documents(request: Request) -> Response:
 
 
 @route("POST", P, "Create a document (Idempotency-Key replays the first answer)",
-       guard=Guard.access, body=s.Document, response=s.Document, status=201, errors=WRITE_ERRORS)
+       guard=Guard.access, body=s.DocumentFields, response=s.Document, status=201,
+       errors=WRITE_ERRORS, query=CREATE_HEADERS)
 async def create_document(request: Request) -> Response:
     project, name = _where(request)
     access = access_of(request)
@@ -134,19 +139,20 @@ async def _write(request: Request, *, replace: bool) -> Response:
 
 
 @route("PATCH", ONE, "Merge-update a document (JSON merge patch; If-Match: <version>)",
-       guard=Guard.access, body=s.Document, response=s.Document, errors=WRITE_ERRORS)
+       guard=Guard.access, body=s.DocumentPatch, response=s.Document, errors=WRITE_ERRORS,
+       query=UPDATE_HEADERS)
 async def update_document(request: Request) -> Response:
     return await _write(request, replace=False)
 
 
 @route("PUT", ONE, "Replace a document's fields (If-Match: <version>)", guard=Guard.access,
-       body=s.Document, response=s.Document, errors=WRITE_ERRORS)
+       body=s.DocumentFields, response=s.Document, errors=WRITE_ERRORS, query=UPDATE_HEADERS)
 async def replace_document(request: Request) -> Response:
     return await _write(request, replace=True)
 
 
 @route("DELETE", ONE, "Delete a document (If-Match: <version>)", guard=Guard.access, status=204,
-       errors=(400, 401, 403, 404, 409, 412))
+       errors=(400, 401, 403, 404, 409, 412), query=UPDATE_HEADERS)
 async def delete_document(request: Request) -> Response:
     project, name = _where(request)
     access = access_of(request)
@@ -157,13 +163,16 @@ async def delete_document(request: Request) -> Response:
 
 
 @route("POST", P + ":batch", "Up to 100 creates, updates, replaces and deletes, all or "
-       "nothing", guard=Guard.access, body=s.Batch, response=s.BatchResults, errors=WRITE_ERRORS)
+       "nothing", guard=Guard.access, body=s.Batch, response=s.BatchResults, errors=WRITE_ERRORS,
+       query=CREATE_HEADERS)
 async def batch_documents(request: Request) -> Response:
     project, name = _where(request)
     access = access_of(request)
     body = await parse_json(request)
     if not isinstance(body, dict) or set(body) != {"operations"}:
         raise BadRequest('the body is {"operations": [...]}', code="invalid_batch")
+    if isinstance(body["operations"], list):  # each operation counts as a request
+        await ratelimits.spend_more(request, min(len(body["operations"]), MAX_OPERATIONS) - 1)
 
     async def batch(claim: Claim | None) -> tuple[int, dict[str, Any]]:
         return 200, await run_batch(platform_of(request).documents, project, name, access,

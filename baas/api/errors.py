@@ -7,12 +7,15 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 
 from baas.api.http import JSONResponse
+from baas.api.slashes import slash_redirect
 from baas.core.errors import ApiError
 from baas.store import InvalidQuery, StoreUnavailable
 
 log = logging.getLogger("baas.errors")
+ERROR_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "route_not_found",
@@ -31,7 +34,10 @@ def error_json(rid: str, status: int, code: str, message: str,
     """The one error shape (docs/api.md), for handlers and pure ASGI middleware alike."""
     body = {"error": {"status": status, "code": code, "message": message,
                       "details": details or {}}}
-    return JSONResponse(body, status_code=status, headers={"X-Request-Id": rid, **(headers or {})})
+    # The headers every response carries (``middleware._response_headers``) are set here
+    # too: a 500 is answered outside the middleware, a 413 by it.
+    return JSONResponse(body, status_code=status, headers={
+        "X-Request-Id": rid, **ERROR_HEADERS, **(headers or {})})
 
 
 def error_response(request: Request, status: int, code: str, message: str,
@@ -45,8 +51,10 @@ async def api_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
-async def http_error(request: Request, exc: Exception) -> JSONResponse:
+async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404 and (redirect := slash_redirect(request)) is not None:
+        return redirect
     if exc.status_code == 404:
         message = f"no route {request.url.path}; see /docs for the API"
     elif exc.status_code == 405:

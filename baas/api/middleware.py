@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids, access logs and metrics, body-size limit."""
+"""Pure ASGI middleware: request ids, security headers, access logs and metrics,
+body-size limit."""
 
 from __future__ import annotations
 
@@ -16,14 +17,49 @@ log = logging.getLogger("baas.access")
 INBOUND_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+# On every response unless the handler chose its own (JWKS is publicly cacheable, the
+# emailed-link pages have their own policy): no response is cached (tokens and keys
+# travel in bodies), none is sniffed into another type, no HTML is framed.
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+NO_STORE = (b"cache-control", b"no-store")
+HTML_POLICY = (b"content-security-policy",
+               b"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+               b"form-action 'none'; frame-ancestors 'none'")
+
+
 def _with_request_id(message: Message, rid: str) -> Message:
     headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
     headers.append((b"x-request-id", rid.encode()))
     return {**message, "headers": headers}
 
 
+def _response_headers(message: Message, rid: str) -> Message:
+    """``message`` (an ``http.response.start``) with the request id and the security
+    headers it does not set itself, in one pass over its headers."""
+    headers = []
+    names = set()
+    html = False
+    for name, value in message.get("headers", []):
+        name = name.lower()
+        if name == b"x-request-id":
+            continue
+        names.add(name)
+        if name == b"content-type" and value.startswith(b"text/html"):
+            html = True
+        headers.append((name, value))
+    headers.append((b"x-request-id", rid.encode()))
+    if b"x-content-type-options" not in names:
+        headers.append(NOSNIFF)
+    if b"cache-control" not in names:
+        headers.append(NO_STORE)
+    if html and b"content-security-policy" not in names:
+        headers.append(HTML_POLICY)
+    return {**message, "headers": headers}
+
+
 class RequestContext:
-    """Give every request an id (kept from a sane X-Request-Id), log it, count it.
+    """Give every request an id (kept from a sane X-Request-Id), log it, count it, and
+    give every response the security headers (``_response_headers``).
     A WebSocket session gets an id too, but is logged and counted as a session (how it
     ended), never as an HTTP request: it sends no HTTP status."""
 
@@ -51,7 +87,7 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = _with_request_id(message, rid)
+                message = _response_headers(message, rid)
             await send(message)
 
         try:

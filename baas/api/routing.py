@@ -16,8 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from baas.api import ratelimits
 from baas.api.auth import resolve
+from baas.api.params import Param
 from baas.core.callers import Guard
+from baas.core.errors import Forbidden, Unauthorized
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -34,7 +37,9 @@ class Endpoint:
     response: type[BaseModel] | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
-    query: dict[str, str] = field(default_factory=dict)
+    # Query (and header) parameters: a plain description is an unconstrained string.
+    query: dict[str, str | Param] = field(default_factory=dict)
+    body_required: bool = True  # False where an empty body means the defaults
 
 
 class Registry:
@@ -80,7 +85,12 @@ def guarded(endpoint: Endpoint) -> Handler:
 
     @functools.wraps(handler)  # metrics and logs name the handler, not this wrapper
     async def checked(request: Request) -> Response:
-        await resolve(request, guard)
+        try:
+            caller = await resolve(request, guard)
+        except (Unauthorized, Forbidden):
+            await ratelimits.count_refused(request)  # a 429 instead once guessing is fast
+            raise
+        await ratelimits.count(request, caller)
         return await handler(request)
 
     return checked

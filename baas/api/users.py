@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from baas.api.auth import platform_of
 from baas.api.http import no_content, ok, page_params, parse_body
+from baas.api.params import PAGE, Param, flag
 from baas.api.routing import Registry
 from baas.api.schemas import auth as s
 from baas.core.callers import Guard
@@ -14,12 +15,11 @@ from baas.core.errors import BadRequest
 
 route = Registry("users")
 P = "/v1/projects/{project}/users"
-LIST_QUERY = {
-    "limit": "page size, 1-1000 (default 50)",
-    "cursor": "next_cursor of the last page",
-    "email": "only emails starting with this text",
-    "disabled": "true or false",
-    "anonymous": "true or false",
+LIST_QUERY: dict[str, str | Param] = {
+    **PAGE,
+    "email": Param("only emails starting with this text", {"type": "string", "maxLength": 320}),
+    "disabled": flag("only disabled (true) or enabled (false) users"),
+    "anonymous": flag("only guest (true) or registered (false) users"),
 }
 
 

@@ -30,6 +30,7 @@ from baas.core import clock
 from baas.core.auth import onetime, sessions, tokens, users
 from baas.core.data import idempotency
 from baas.core.tenancy import admins, keys
+from baas.core.usage import counters, plans
 from baas.store import And, Cmp, Database, DuplicateKeyError, Filter, eq
 
 log = logging.getLogger("baas.migrations")
@@ -52,6 +53,8 @@ class Migration:
 PLATFORM: tuple[Migration, ...] = (
     Migration(1, "admins and admin tokens", admins.create_indexes),
     Migration(2, "project API keys", keys.create_indexes),
+    Migration(3, "usage plans and shared request counts", plans.create_indexes),
+    Migration(4, "expiry of shared request counts", counters.create_indexes),
 )
 
 PROJECT: tuple[Migration, ...] = (

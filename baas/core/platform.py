@@ -11,7 +11,7 @@ from baas.core import clock, migrations
 from baas.core.auth.accounts import Accounts
 from baas.core.auth.passwords import Hasher
 from baas.core.auth.recovery import Recovery
-from baas.core.auth.tokens import SigningKeys
+from baas.core.auth.tokens import SigningKeys, forget_verified
 from baas.core.callers import Callers
 from baas.core.data.changes import Changes
 from baas.core.data.collections import CollectionDefs
@@ -25,6 +25,9 @@ from baas.core.secretbox import SecretBox
 from baas.core.tenancy.admins import Admins
 from baas.core.tenancy.keys import Keys
 from baas.core.tenancy.projects import Projects, database_name
+from baas.core.usage.counters import Counters
+from baas.core.usage.limiter import Limiter
+from baas.core.usage.plans import Plan, Plans
 from baas.metrics import Metrics
 from baas.settings import Settings
 from baas.store import Engine, StoreError, create_engine
@@ -64,6 +67,11 @@ class Platform:
         self.idempotency = Idempotency(self.projects.database,
                                        settings.idempotency_lease_seconds)
         self.callers = Callers(self.admins, self.keys, self.accounts, self.projects)
+        self.plans = Plans(platform_db, Plan.defaults(settings), settings.cache_seconds)
+        self.limiter = Limiter(self.plans, Counters(platform_db), enabled=settings.rate_limits,
+                               flush_seconds=settings.usage_flush_seconds)
+        self.hooks.project_deleted.attach(self.plans.delete_project)
+        self.hooks.project_deleted.attach(self._forget_tokens)
 
     async def open(self, background: bool = True) -> None:
         await self.engine.open()
@@ -71,6 +79,7 @@ class Platform:
         await self.migrate()
         if background:
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="ttl-sweeper")
+            self.limiter.start()
 
     @property
     def box(self) -> SecretBox:
@@ -87,9 +96,14 @@ class Platform:
             # Retired keys verify for longer than any access token lives.
             grace = self.settings.access_token_ttl + 60
             found = SigningKeys(self.projects.database(project_id), self.box, issuer,
-                                retired_grace=grace)
+                                retired_grace=grace, cache_seconds=self.settings.cache_seconds)
             self._signing[project_id] = found
         return found
+
+    async def _forget_tokens(self, project_id: str) -> None:
+        """A deleted project's verified access tokens stop counting (a re-created
+        project of the same id has new keys)."""
+        forget_verified(project_id)
 
     def project_mail(self, project_id: str) -> ProjectMail:
         """The project's mail settings: SMTP override and message templates."""
@@ -146,6 +160,7 @@ class Platform:
         self.keys.forget()
 
     async def close(self) -> None:
+        await self.limiter.stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

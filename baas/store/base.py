@@ -8,7 +8,7 @@ nothing above ``store`` knows which engine is running.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -238,6 +238,13 @@ class Collection(Protocol):
         """Atomically update the first match and return it after the update."""
 
     async def delete(self, id: str, *, expected_version: int | None = None) -> bool: ...
+
+    async def increment(self, counts: Mapping[str, int], field: str, *,
+                        set: Document | None = None) -> dict[str, int]:
+        """Atomically add ``counts[id]`` to the integer ``field`` of each document ``id``,
+        creating a missing one as ``{"id": id, field: count}``; ``set`` is written to each
+        too (e.g. an expiry). Returns every ``field`` after the additions, which may
+        include other writers' additions made meanwhile (never fewer than our own)."""
 
     async def delete_many(self, filter: Filter | None = None) -> int: ...
 

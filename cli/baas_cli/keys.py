@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from . import limits as plans
 from .output import JsonOpt, emit, keys_table, say, secrets, signing_keys_table
 from .session import UrlOpt, admin_session
 
@@ -114,3 +115,24 @@ def rotate_signing(
         signing_keys_table(rotation.items)
 
     emit(rotation, json_output, human)
+
+
+@app.command("limits")
+def limits(
+    project: ProjectOpt,
+    key_id: Annotated[str, typer.Argument(help="Id of the key.", show_default=False)],
+    key_rate: plans.KeyRateOpt = None,
+    key_burst: plans.KeyBurstOpt = None,
+    address_rate: plans.AddressRateOpt = None,
+    address_burst: plans.AddressBurstOpt = None,
+    daily_quota: plans.DailyQuotaOpt = None,
+    reset: plans.ResetOpt = None,
+    url: UrlOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Show a key's rate limits, daily quota and requests today; with options, change them
+    first (a key's own limits win over its project's)."""
+    changes = plans.changes_of(reset, key_rate=key_rate, key_burst=key_burst,
+                               address_rate=address_rate, address_burst=address_burst,
+                               daily_quota=daily_quota)
+    plans.show_key(project, key_id, changes, url, json_output)

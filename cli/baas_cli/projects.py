@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
+from . import limits as plans
 from .output import JsonOpt, YesOpt, emit, keys_table, projects_table, secrets
 from .session import UrlOpt, admin_session
 
-app = typer.Typer(help="Create, list, show and delete projects.", no_args_is_help=True)
+app = typer.Typer(help="Create, list, show and delete projects; show and set their limits.",
+                  no_args_is_help=True)
 
 ProjectId = Annotated[str, typer.Argument(help="Project id, e.g. myapp.", show_default=False)]
 
@@ -69,3 +71,23 @@ def delete(
     with admin_session(url) as admin:
         admin.projects.delete(project_id)
     emit({"deleted": project_id}, json_output, f"Deleted project {project_id}.")
+
+
+@app.command("limits")
+def limits(
+    project_id: ProjectId,
+    key_rate: plans.KeyRateOpt = None,
+    key_burst: plans.KeyBurstOpt = None,
+    address_rate: plans.AddressRateOpt = None,
+    address_burst: plans.AddressBurstOpt = None,
+    daily_quota: plans.DailyQuotaOpt = None,
+    reset: plans.ResetOpt = None,
+    url: UrlOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Show the rate limits and daily quota of a project's keys; with options, change them
+    first (what the project does not set comes from the server's settings)."""
+    changes = plans.changes_of(reset, key_rate=key_rate, key_burst=key_burst,
+                               address_rate=address_rate, address_burst=address_burst,
+                               daily_quota=daily_quota)
+    plans.show_project(project_id, changes, url, json_output)

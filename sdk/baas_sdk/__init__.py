@@ -45,6 +45,7 @@ from ._exceptions import (
     Unauthorized,
     ValidationError,
 )
+from ._limits import KeyLimits, KeyUsage, Limits, ProjectLimits
 from ._models import (
     AdminToken,
     ApiKey,
@@ -92,6 +93,9 @@ __all__ = [
     "FileStore",
     "Forbidden",
     "IndexDef",
+    "KeyLimits",
+    "KeyUsage",
+    "Limits",
     "MemoryStore",
     "NotFound",
     "Operation",
@@ -99,6 +103,7 @@ __all__ = [
     "PayloadTooLarge",
     "PreconditionFailed",
     "Project",
+    "ProjectLimits",
     "RateLimited",
     "ResponseError",
     "RuleCheck",

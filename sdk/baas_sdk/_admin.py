@@ -13,6 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from ._admin_collections import AsyncCollections, Collections
 from ._core import Call, parse_model, parse_none, segment
+from ._limits import (
+    KeyLimits,
+    LimitValue,
+    ProjectLimits,
+    key_limits_call,
+    project_limits_call,
+    set_key_limits_call,
+    set_project_limits_call,
+)
 from ._models import (
     AdminToken,
     ApiKey,
@@ -178,6 +187,14 @@ class Projects:
         """Make a new signing key current; the old one keeps verifying for a grace time."""
         return self._client.send(rotate_signing_key_call(project))
 
+    def limits(self, project: str) -> ProjectLimits:
+        """The request rates and daily quota the project's keys have by default."""
+        return self._client.send(project_limits_call(project))
+
+    def set_limits(self, project: str, **changes: LimitValue) -> ProjectLimits:
+        """Set limits (``key_rate=50``), or return them to the server's default (None)."""
+        return self._client.send(set_project_limits_call(project, changes))
+
 
 class Keys:
     def __init__(self, client: Client) -> None:
@@ -197,6 +214,14 @@ class Keys:
 
     def revoke(self, project: str, key_id: str) -> ApiKey:
         return self._client.send(revoke_key_call(project, key_id))
+
+    def limits(self, project: str, key_id: str) -> KeyLimits:
+        """The key's request rates, daily quota, and its requests today."""
+        return self._client.send(key_limits_call(project, key_id))
+
+    def set_limits(self, project: str, key_id: str, **changes: LimitValue) -> KeyLimits:
+        """Set the key's limits, or return them to the project's (None)."""
+        return self._client.send(set_key_limits_call(project, key_id, changes))
 
 
 class Users:
@@ -306,6 +331,14 @@ class AsyncProjects:
         """Make a new signing key current; the old one keeps verifying for a grace time."""
         return await self._client.send(rotate_signing_key_call(project))
 
+    async def limits(self, project: str) -> ProjectLimits:
+        """The request rates and daily quota the project's keys have by default."""
+        return await self._client.send(project_limits_call(project))
+
+    async def set_limits(self, project: str, **changes: LimitValue) -> ProjectLimits:
+        """Set limits (``key_rate=50``), or return them to the server's default (None)."""
+        return await self._client.send(set_project_limits_call(project, changes))
+
 
 class AsyncKeys:
     def __init__(self, client: AsyncClient) -> None:
@@ -325,6 +358,14 @@ class AsyncKeys:
 
     async def revoke(self, project: str, key_id: str) -> ApiKey:
         return await self._client.send(revoke_key_call(project, key_id))
+
+    async def limits(self, project: str, key_id: str) -> KeyLimits:
+        """The key's request rates, daily quota, and its requests today."""
+        return await self._client.send(key_limits_call(project, key_id))
+
+    async def set_limits(self, project: str, key_id: str, **changes: LimitValue) -> KeyLimits:
+        """Set the key's limits, or return them to the project's (None)."""
+        return await self._client.send(set_key_limits_call(project, key_id, changes))
 
 
 class AsyncUsers:

@@ -37,7 +37,8 @@ def auth_server(request: pytest.FixtureRequest, tmp_path: Path,
                 "BAAS_CLI_CONFIG": str(tmp_path / "cli.json"),
                 "BAAS_SMTP_HOST": smtp_sink.host, "BAAS_SMTP_PORT": str(smtp_sink.port),
                 "BAAS_SMTP_SECURITY": "none", "BAAS_SMTP_SENDER": "Demo <auth@demo.test>",
-                "BAAS_AUTH_IP_LIMIT": "100000", "BAAS_AUTH_ACCOUNT_LIMIT": "100000"})
+                "BAAS_AUTH_IP_LIMIT": "100000", "BAAS_AUTH_ACCOUNT_LIMIT": "100000",
+                "BAAS_AUTH_ACCOUNT_WIDE_LIMIT": "100000"})
     if request.param == "mongodb":
         env["BAAS_MONGODB_URL"] = request.getfixturevalue("mongo_url")
         env["BAAS_MONGODB_DB_PREFIX"] = "a" + uuid.uuid4().hex[:8] + "_"

@@ -116,6 +116,8 @@ def test_public_api() -> None:
             # The admin handles and the operation names the CLI needs (typed, not private).
             "Users", "AsyncUsers", "Collections", "AsyncCollections", "OPERATIONS",
             "Operation",
+            # Usage plans: what client.admin.projects/keys.limits() return.
+            "Limits", "KeyLimits", "KeyUsage", "ProjectLimits",
         ]
     )
     for name in baas_sdk.__all__:

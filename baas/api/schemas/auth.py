@@ -6,23 +6,39 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictStr
 
-from baas.api.schemas.common import Strict
+from baas.api.schemas.common import Strict, optional_object, schema_only
+from baas.core.auth.passwords import MAX_BYTES, MIN_LENGTH
+from baas.core.auth.users import EMAIL_RE
 
-# Passwords have no length cap here on purpose: the policy (at most 1,024 bytes)
-# answers 400 password_too_long before any hashing, rather than a generic 422.
-EMAIL = Field(max_length=320, description="Email address; trimmed and lower-cased")
-DATA = Field(None, description="Profile data: a JSON object, at most 16 KiB")
+# The email and password policies are checked by the server (400 invalid_email,
+# weak_password, password_too_long before any hashing), not by the models (a 422): these
+# keywords only tell the OpenAPI document. JSON Schema counts characters, the policy
+# bytes: maxLength is the byte cap, the description says which.
+# What Python's \s (and str.strip) count as whitespace, spelled out: a JSON Schema pattern
+# is an ECMA regex, whose \s is another set.
+WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+EMAIL_PATTERN = (f"^[{WHITESPACE}]*"
+                 + EMAIL_RE.pattern[1:-1].replace(r"\s", WHITESPACE)
+                 + f"[{WHITESPACE}]*$")
+EMAIL_RULES = schema_only(pattern=EMAIL_PATTERN)
+PASSWORD_RULES = schema_only(minLength=MIN_LENGTH, maxLength=MAX_BYTES)
+PASSWORD_TEXT = f"{MIN_LENGTH} characters to {MAX_BYTES:,} bytes"
+EMAIL = Field(max_length=320, description="Email address; trimmed and lower-cased",
+              json_schema_extra=EMAIL_RULES)
+DATA = Field(None, description="Profile data: a JSON object, at most 16 KiB and 16 levels "
+             "deep, field names as in documents", json_schema_extra=optional_object("JsonObject"))
 
 
 class SignUp(Strict):
     email: StrictStr = EMAIL
-    password: StrictStr = Field(description="8 characters to 1,024 bytes")
+    password: StrictStr = Field(description=PASSWORD_TEXT, json_schema_extra=PASSWORD_RULES)
     data: dict[str, Any] | None = DATA
 
 
 class LogIn(Strict):
     email: StrictStr = EMAIL
-    password: StrictStr
+    password: StrictStr = Field(description=f"at most {MAX_BYTES:,} bytes",
+                                json_schema_extra=schema_only(maxLength=MAX_BYTES))
 
 
 class Anonymous(Strict):
@@ -39,10 +55,15 @@ class LogOut(Strict):
 
 
 class MeUpdate(Strict):
+    """A guest account becomes a full one with email and password together; a full account
+    changes either with current_password (400 otherwise)."""
+
     data: dict[str, Any] | None = Field(
-        None, description="Merged into the profile data; a null value removes a field")
-    email: StrictStr | None = Field(None, max_length=320)
-    password: StrictStr | None = None
+        None, description="Merged into the profile data; a null value removes a field",
+        json_schema_extra=optional_object("JsonObject"))
+    email: StrictStr | None = Field(None, max_length=320, json_schema_extra=EMAIL_RULES)
+    password: StrictStr | None = Field(None, description=PASSWORD_TEXT,
+                                       json_schema_extra=PASSWORD_RULES)
     current_password: StrictStr | None = Field(
         None, description="Needed to change email or password when the account has one")
 
@@ -57,22 +78,25 @@ class Forgot(Strict):
 
 class Reset(Strict):
     token: StrictStr = Field(max_length=512)
-    password: StrictStr
+    password: StrictStr = Field(description=PASSWORD_TEXT, json_schema_extra=PASSWORD_RULES)
 
 
 class UserCreate(Strict):
     email: StrictStr = EMAIL
     password: StrictStr | None = Field(
-        None, description="Optional: without one the user signs in after a password reset")
+        None, description="Optional: without one the user signs in after a password reset; "
+        + PASSWORD_TEXT, json_schema_extra=PASSWORD_RULES)
     data: dict[str, Any] | None = DATA
     email_verified: StrictBool = False
     disabled: StrictBool = False
 
 
 class UserUpdate(Strict):
-    email: StrictStr | None = Field(None, max_length=320)
-    password: StrictStr | None = None
-    data: dict[str, Any] | None = Field(None, description="Merged; null values remove fields")
+    email: StrictStr | None = Field(None, max_length=320, json_schema_extra=EMAIL_RULES)
+    password: StrictStr | None = Field(None, description=PASSWORD_TEXT,
+                                       json_schema_extra=PASSWORD_RULES)
+    data: dict[str, Any] | None = Field(None, description="Merged; null values remove fields",
+                                        json_schema_extra=optional_object("JsonObject"))
     email_verified: StrictBool | None = None
     disabled: StrictBool | None = Field(None, description="true also ends every session")
 

@@ -2,9 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from baas.core.data.limits import FIELD_RE, INT_MAX, INT_MIN, MAX_ARRAY
+from baas.core.tenancy.projects import PROJECT_ID_RE
+
+REF = "#/components/schemas/"
+# Models point at a component with {MARK: name}; docs.py makes it a $ref once pydantic is
+# done (pydantic resolves every $ref it meets against its own definitions).
+MARK = "x-baas-component"
+# A user field name, as the server checks it (``limits.is_field_name``).
+FIELD_NAME: dict[str, Any] = {"type": "string", "pattern": f"^{FIELD_RE.pattern}$"}
+# Shared schemas the models refer to by $ref, added to the OpenAPI components as they are.
+# JsonValue: any JSON value whose object keys are field names and whose integers fit in
+# 64 bits (``limits.check_document``, ``users.check_data``).
+COMPONENTS: dict[str, dict[str, Any]] = {
+    "JsonValue": {"anyOf": [
+        {"type": "string"}, {"type": "boolean"}, {"type": "null"},
+        # Integers fit in 64 bits; other numbers are finite (JSON Schema cannot tell 1e300
+        # the float from an integer, so integral numbers beyond 64 bits are left out).
+        {"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX},
+        {"type": "number", "not": {"type": "integer"}},
+        {"type": "array", "maxItems": MAX_ARRAY, "items": {"$ref": REF + "JsonValue"}},
+        {"$ref": REF + "JsonObject"},
+    ]},
+    "JsonObject": {"type": "object", "propertyNames": FIELD_NAME,
+                   "additionalProperties": {"$ref": REF + "JsonValue"}},
+}
+
+
+def schema_only(**keywords: Any) -> dict[str, Any]:
+    """JSON Schema keywords for the OpenAPI document only: the server checks them itself,
+    with its own error code (a 400 such as weak_password), not as a model's 422."""
+    return keywords
+
+
+def optional_object(component: str) -> Callable[[dict[str, Any]], None]:
+    """For an optional ``dict`` field: a ``component`` object or null, in the document."""
+
+    def narrow(schema: dict[str, Any]) -> None:
+        schema["anyOf"] = [{MARK: component}, {"type": "null"}]
+
+    return narrow
 
 
 class Strict(BaseModel):
@@ -18,7 +60,8 @@ class AdminLogin(Strict):
 
 
 class ProjectCreate(Strict):
-    id: StrictStr = Field(max_length=40, description="3-40 characters: a-z, 0-9 and '-'")
+    id: StrictStr = Field(max_length=40, description="3-40 characters: a-z, 0-9 and '-'",
+                          json_schema_extra=schema_only(pattern=PROJECT_ID_RE.pattern))
     name: StrictStr | None = Field(None, min_length=1, max_length=200)
 
 
@@ -29,7 +72,8 @@ class ProjectUpdate(Strict):
 class KeyCreate(Strict):
     kind: Literal["publishable", "secret"]
     name: StrictStr | None = Field(None, min_length=1, max_length=200)
-    expires_at: StrictStr | None = Field(None, description="RFC 3339 timestamp in the future")
+    expires_at: StrictStr | None = Field(None, description="RFC 3339 timestamp in the future",
+                                         json_schema_extra=schema_only(format="date-time"))
 
 
 class Admin(BaseModel):

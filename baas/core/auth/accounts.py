@@ -7,7 +7,7 @@ per-project services and the throttles kept here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,7 +15,7 @@ from baas.core import clock
 from baas.core.auth.onetime import OneTimeTokens
 from baas.core.auth.passwords import Hasher, too_long
 from baas.core.auth.sessions import Sessions
-from baas.core.auth.throttle import Throttle
+from baas.core.auth.throttle import Lockout, Throttle
 from baas.core.auth.tokens import SigningKeys, TokenError
 from baas.core.auth.users import (
     Users,
@@ -25,11 +25,12 @@ from baas.core.auth.users import (
     normalize_email,
     public,
 )
-from baas.core.errors import BadRequest, Forbidden, Unauthorized
+from baas.core.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from baas.settings import Settings
 from baas.store import Database
 
 THROTTLE_WINDOW = 900
+AddressTaken = Callable[[str, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,11 @@ class ProjectAuth:
     signing: SigningKeys
 
 
+def login_account(project: str, email: str) -> str:
+    """The key an account's password checks are counted under."""
+    return f"{project}:{email}"
+
+
 def invalid_credentials() -> Unauthorized:
     return Unauthorized("wrong email or password", code="invalid_credentials")
 
@@ -77,8 +83,17 @@ class Accounts:
         self._database = database
         self._signing = signing
         self._projects: dict[str, ProjectAuth] = {}
-        self.account_throttle = Throttle(settings.auth_account_limit, THROTTLE_WINDOW)
+        # Per client address: sign-ups, failed password checks, reset requests...
         self.ip_throttle = Throttle(settings.auth_ip_limit, THROTTLE_WINDOW)
+        # Password checks (login, current_password): per (account, address), then
+        # account-wide with growing delays only far higher (see ``throttle``).
+        self.logins = Lockout(settings.auth_account_limit, settings.auth_account_wide_limit,
+                              self.ip_throttle, window_seconds=THROTTLE_WINDOW)
+        # Per user: verification mails and email changes (only the user can spend them).
+        self.user_throttle = Throttle(settings.auth_account_limit, THROTTLE_WINDOW)
+        # Told (project, address) when a user tried to take an address another account
+        # has; ``Recovery`` mails that address a notice.
+        self.address_taken: AddressTaken | None = None
 
     async def project(self, project_id: str) -> ProjectAuth:
         """The project's auth collections (their indexes are made by its migrations)."""
@@ -171,18 +186,16 @@ class Accounts:
             email = normalize_email(email)
         except BadRequest:
             email = ""
-        account_key = f"login:{project}:{email}"
-        self.account_throttle.check(account_key)
-        self.ip_throttle.check("ip:" + ip)
+        account = login_account(project, email)
+        self.logins.check(account, ip)
         auth = await self.project(project)
         user = await auth.users.by_email(email) if email else None
         stored = user.get("password_hash") if user else None
         # Unknown emails verify against a dummy hash, so both failures take as long.
         if not await self.hasher.verify(stored, password) or user is None or stored is None:
-            self.account_throttle.fail(account_key)
-            self.ip_throttle.fail("ip:" + ip)
+            self.logins.fail(account, ip)
             raise invalid_credentials()
-        self.account_throttle.reset(account_key)
+        self.logins.succeed(account, ip)
         if user.get("disabled"):
             raise disabled_user()
         if self.hasher.needs_rehash(stored):
@@ -222,9 +235,21 @@ class Accounts:
                         email: str | None = None, password: str | None = None,
                         current_password: str | None = None, ip: str = "unknown"
                         ) -> dict[str, Any]:
+        """Change the user's own data, email or password.
+
+        Email and password changes count against the user and the address however they
+        end (each costs a hash), and a taken address answers as a free one would (the
+        email simply stays, and the address's owner gets a notice), so this is no oracle
+        for who has an account."""
         auth = await self.project(caller.project)
         user = await caller.record(auth.users)
         changes: dict[str, Any] = {}
+        change_key = f"credential-change:{caller.project}:{user['id']}"
+        if email is not None or password is not None:
+            self.user_throttle.check(change_key)
+            self.ip_throttle.check("ip:" + ip)
+        new_email: str | None = None
+        taken = False
         if email is not None or password is not None:
             if user.get("password_hash"):
                 await self._confirm_password(caller.project, user, current_password, ip)
@@ -232,39 +257,61 @@ class Accounts:
                 raise BadRequest("set both email and password to turn this guest account "
                                  "into a full account", code="email_and_password_required")
             if email is not None:
-                email = normalize_email(email)
-                if email != user.get("email"):
-                    changes.update(email=email, email_verified=False, anonymous=False)
+                new_email = normalize_email(email)
+                if new_email == user.get("email"):
+                    new_email = None
             if password is not None:
                 check_password(password)
-                changes["password_hash"] = await self.hasher.hash(password)
-                changes["anonymous"] = False
+            if new_email is not None or password is not None:
+                self.user_throttle.fail(change_key)
+                self.ip_throttle.fail("ip:" + ip)
+            if new_email is not None:
+                taken = await auth.users.by_email(new_email) is not None
+                if not taken:
+                    changes.update(email=new_email, email_verified=False, anonymous=False)
+            if password is not None:
+                password_hash = await self.hasher.hash(password)  # hashed either way: timing
+                if user.get("email") or not taken:  # a guest keeps no password without email
+                    changes.update(password_hash=password_hash, anonymous=False)
         if data is not None:
             merged = merge_data(user.get("data") or {}, data)
             check_data(merged)
             changes["data"] = merged
-        if not changes:
+        if not changes and not taken:
             return public(user)
-        updated = await auth.users.update(user["id"], changes)
-        if password is not None:
+        try:
+            updated = await auth.users.update(user["id"], changes)
+        except Conflict as exc:  # taken since the lookup: the same answer as before it
+            if exc.code != "email_taken":
+                raise
+            taken = True
+            changes = {k: v for k, v in changes.items()
+                       if k not in ("email", "email_verified", "anonymous")
+                       and (k != "password_hash" or user.get("email"))}
+            updated = await auth.users.update(user["id"], changes)
+        if "password_hash" in changes:
             await auth.sessions.revoke_user(user["id"], keep=caller.session_id)
         if "email" in changes:
             await auth.tokens.discard(user["id"])
-        return public(updated)
+        view = public(updated)
+        if taken and new_email is not None:
+            view.update(email=new_email, email_verified=False, anonymous=False)
+            if self.address_taken is not None:
+                await self.address_taken(caller.project, new_email)
+        return view
 
     async def _confirm_password(self, project: str, user: dict[str, Any],
                                 current_password: str | None, ip: str) -> None:
-        key = f"login:{project}:{user.get('email', user['id'])}"
-        self.account_throttle.check(key)
-        self.ip_throttle.check("ip:" + ip)
+        """``current_password`` checked and counted like a login to the same account."""
+        account = login_account(project, user.get("email") or user["id"])
+        self.logins.check(account, ip)
         if current_password is None:
             raise BadRequest("changing the email or password needs current_password",
                              code="current_password_required",
                              details={"field": "current_password"})
         stored = user.get("password_hash")
         if too_long(current_password) or not await self.hasher.verify(stored, current_password):
-            self.account_throttle.fail(key)
-            self.ip_throttle.fail("ip:" + ip)
+            self.logins.fail(account, ip)
             raise Unauthorized("the current password is wrong", code="invalid_credentials")
 
     async def delete_me(self, caller: Caller) -> None:

@@ -1,8 +1,10 @@
 """Single-use tokens sent by email: email verification and password reset.
 
-A token is 192 random bits, stored only as its SHA-256 (the record's id). Redeeming
+A token is 192 random bits, stored only as its SHA-256 (the record's id). Spending
 is one atomic find-and-update on "this hash, this purpose, unused, unexpired", so
-of any number of concurrent redemptions exactly one succeeds.
+of any number of concurrent attempts exactly one succeeds. A flow first ``find``s the
+record, checks the request (and hashes a new password), and only then ``spend``s it, so a
+request that fails for what it sent never uses up the token.
 """
 
 from __future__ import annotations
@@ -47,15 +49,25 @@ class OneTimeTokens:
         })
         return token
 
-    async def redeem(self, purpose: Purpose, token: str) -> dict[str, Any] | None:
-        """The token's record, marked used; None when unknown, used, expired or raced."""
-        if not token or len(token) > MAX_TOKEN_CHARS:
-            return None
-        return await self.records.find_one_and_update(
-            And((eq("id", hash_secret(token)), eq("purpose", purpose), eq("used", False),
-                 Cmp(">", "expires_at", clock.now_iso()))),
+    async def find(self, purpose: Purpose, token: str) -> dict[str, Any] | None:
+        """The token's record when it could be spent now, without spending it: a request
+        checks everything it can (the user, the new password) before ``spend``."""
+        if not token or len(token) > MAX_TOKEN_CHARS or not token.isascii():
+            return None  # tokens are URL-safe base64
+        return await self.records.find_one(self._usable(purpose, hash_secret(token)))
+
+    async def spend(self, record: dict[str, Any]) -> bool:
+        """Mark a record from ``find`` used; False when it was spent (or expired) since."""
+        spent = await self.records.find_one_and_update(
+            self._usable(record["purpose"], record["id"]),
             {"used": True, "used_at": clock.now_iso()},
         )
+        return spent is not None
+
+    @staticmethod
+    def _usable(purpose: str, record_id: str) -> And:
+        return And((eq("id", record_id), eq("purpose", purpose), eq("used", False),
+                    Cmp(">", "expires_at", clock.now_iso())))
 
     async def discard(self, user_id: str, purpose: Purpose | None = None) -> int:
         return await self.records.delete_many(

@@ -13,8 +13,10 @@ Rotation makes a new key current and retires the old one, which keeps verifying
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -39,12 +41,39 @@ REQUIRED_CLAIMS = ["iss", "aud", "sub", "sid", "role", "exp", "iat"]
 DEFAULT_TTL = 900
 DEFAULT_GRACE = 900 + 60
 MAX_TOKEN_CHARS = 8192
-# token -> its claims, until it expires, for the whole process (every project): about
-# 1 KB each. A token's signature, issuer and audience never change, and a retired key
-# verifies for longer than any token it signed, so a second check of the same token
-# could only repeat the first (an ES256 verification and a key read per request, saved).
+ROLES = frozenset({"authenticated", "anonymous"})
+NUMERIC_CLAIMS = ("exp", "iat", "nbf")
+# token -> (the signing keys that verified it, its kid, its claims), for the whole process
+# (every project): about 1 KB each. A token's signature, issuer and audience never
+# change, so a second check could only repeat the first (an ES256 verification and a
+# key read per request, saved) as long as its key is still there. An entry counts
+# only for the SigningKeys object that made it and while that object still knows the
+# key (kid): forgetting a project (deleted, re-created under the same id) or a key
+# (pruned) drops its entries. Other processes reuse an entry for at most
+# ``cache_seconds``, like the API-key cache, since they hear of deletions only then.
 VERIFIED_CACHE = 10_000
-_verified: LRUCache[str, dict[str, Any]] = LRUCache(VERIFIED_CACHE)
+
+
+@dataclass(frozen=True)
+class Verified:
+    owner: SigningKeys
+    kid: str
+    claims: dict[str, Any]
+    until: float  # reused until then (monotonic), at most cache_seconds
+
+
+_verified: LRUCache[str, Verified] = LRUCache(VERIFIED_CACHE)
+
+
+def forget_verified(project: str | None = None, kid: str | None = None) -> int:
+    """Drop cached verifications of ``project``'s tokens (or of one key's); the number
+    dropped. Attached to ``hooks.project_deleted``; a key's prune calls it too."""
+    stale = [token for token, entry in list(_verified.items())
+             if (project is None or entry.claims.get("aud") == project)
+             and (kid is None or entry.kid == kid)]
+    for token in stale:
+        _verified.pop(token, None)
+    return len(stale)
 
 
 class TokenError(Unauthorized):
@@ -75,13 +104,15 @@ class SigningKeys:
     """One project's signing keys: create, rotate, publish (JWKS), mint and verify."""
 
     def __init__(self, db: Database, box: SecretBox, issuer: str, *,
-                 retired_grace: float = DEFAULT_GRACE, leeway: float = 0) -> None:
+                 retired_grace: float = DEFAULT_GRACE, leeway: float = 0,
+                 cache_seconds: float = 5.0) -> None:
         self.keys = db.collection(COLLECTION)
         self.db = db
         self.box = box
         self.issuer = issuer
         self.retired_grace = retired_grace
         self.leeway = leeway
+        self.cache_seconds = cache_seconds
         self._private: dict[str, ec.EllipticCurvePrivateKey] = {}
         self._public: dict[str, ec.EllipticCurvePublicKey] = {}
 
@@ -154,6 +185,7 @@ class SigningKeys:
                 await self.keys.delete(doc["id"])
                 self._private.pop(doc["id"], None)
                 self._public.pop(doc["id"], None)
+                forget_verified(kid=doc["id"])
 
     def _usable(self, doc: dict[str, Any], cutoff: str) -> bool:
         retired = doc.get("retired_at")
@@ -224,14 +256,18 @@ class SigningKeys:
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
             raise TokenError("invalid_token")
         known = _verified.get(token)
-        if (known is not None and known["aud"] == project and known["iss"] == self.issuer
-                and time.time() < known["exp"] + self.leeway):
-            return known
-        claims = await self._verify(token, project)  # expired ones fail here, as they should
-        _verified[token] = claims
+        if (known is not None and known.owner is self and known.kid in self._public
+                and time.monotonic() < known.until and known.claims["aud"] == project
+                and time.time() < known.claims["exp"] + self.leeway):
+            return known.claims
+        kid, claims = await self._verify(token, project)  # expired ones fail here
+        if self.cache_seconds > 0:
+            _verified[token] = Verified(self, kid, claims,
+                                        time.monotonic() + self.cache_seconds)
         return claims
 
-    async def _verify(self, token: str, project: str) -> dict[str, Any]:
+    async def _verify(self, token: str, project: str) -> tuple[str, dict[str, Any]]:
+        """The signing key id and the checked claims of ``token``."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -258,7 +294,22 @@ class SigningKeys:
                              f"the access token lacks the {exc.claim!r} claim") from None
         except jwt.PyJWTError:
             raise TokenError("invalid_token") from None
-        for name in ("sub", "sid", "role"):
-            if not isinstance(claims.get(name), str) or not claims[name]:
-                raise TokenError("invalid_token", f"the access token has a bad {name!r} claim")
-        return claims
+        check_claims(claims, project)
+        return kid, claims
+
+
+def check_claims(claims: dict[str, Any], project: str) -> None:
+    """What PyJWT lets through: numeric strings as times, a list as audience, any role."""
+    for name in NUMERIC_CLAIMS:
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)
+                               or not math.isfinite(value)):
+            raise TokenError("invalid_token", f"the access token's {name!r} claim is not a "
+                             "number of seconds")
+    if claims.get("aud") != project:  # also refuses a list, even one holding the project
+        raise TokenError("invalid_token", "the access token belongs to another project")
+    for name in ("sub", "sid", "role"):
+        if not isinstance(claims.get(name), str) or not claims[name]:
+            raise TokenError("invalid_token", f"the access token has a bad {name!r} claim")
+    if claims["role"] not in ROLES:
+        raise TokenError("invalid_token", "the access token has an unknown 'role'")

@@ -62,6 +62,10 @@ def check_data(data: dict[str, Any]) -> None:
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 walk(item, depth + 1, f"{where}.{index}")
+        elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+            # The stores hold 64-bit integers; a larger one was a 500 (as in documents).
+            raise BadRequest("data integers must fit in 64 bits (-2**63 to 2**63-1)",
+                             code="invalid_data", details={"field": where[:200]})
 
     walk(data, 0, "data")
     try:

@@ -7,7 +7,7 @@ from typing import Any
 
 from baas.core import clock
 from baas.core.auth.passwords import Hasher
-from baas.core.auth.throttle import Throttle
+from baas.core.auth.throttle import Lockout, Throttle
 from baas.core.auth.users import check_password, normalize_email
 from baas.core.credentials import hash_secret, new_id, new_secret
 from baas.core.errors import BadRequest, Conflict, Unauthorized
@@ -39,9 +39,11 @@ class Admins:
         self.tokens = platform_db.collection("admin_tokens")
         self.hasher = hasher
         self.token_ttl = token_ttl
-        # 10 failures per account or 50 per address in 15 minutes, then 429.
-        self.account_throttle = Throttle(10, 900)
+        # 10 failures per (account, address) or 50 per address in 15 minutes, then 429
+        # for that pair or address; past 100 per account from everywhere, growing delays.
+        # So failures from elsewhere never lock an admin out from their own address.
         self.address_throttle = Throttle(50, 900)
+        self.lockout = Lockout(10, 100, self.address_throttle, window_seconds=900)
 
     async def create(self, email: str, password: str) -> dict[str, Any]:
         email = normalize_email(email)
@@ -68,16 +70,14 @@ class Admins:
             email = normalize_email(email)
         except BadRequest:
             email = ""
-        self.account_throttle.check("email:" + email)
-        self.address_throttle.check("ip:" + address)
+        self.lockout.check("email:" + email, address)
         account = await self.accounts.find_one(eq("email", email)) if email else None
         stored = account["password_hash"] if account else None
         ok = await self.hasher.verify(stored, password)
         if not ok or account is None:
-            self.account_throttle.fail("email:" + email)
-            self.address_throttle.fail("ip:" + address)
+            self.lockout.fail("email:" + email, address)
             raise Unauthorized("wrong email or password", code="invalid_credentials")
-        self.account_throttle.reset("email:" + email)
+        self.lockout.succeed("email:" + email, address)
         if self.hasher.needs_rehash(account["password_hash"]):
             await self.accounts.update(
                 account["id"], {"password_hash": await self.hasher.hash(password)}

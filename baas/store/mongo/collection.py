@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import OperationFailure
 
 from baas.store import docs
@@ -199,6 +199,22 @@ class MongoCollection:
         with translated(self.name):
             result = await self.raw.delete_one(selector, session=session)
         return result.deleted_count > 0
+
+    async def increment(self, counts: Mapping[str, int], field: str, *,
+                        set: Document | None = None) -> dict[str, int]:
+        check_path(field)
+        docs.check_update(set or {}, ())
+        docs.check_json(set)
+        if not counts:
+            return {}
+        # Upserts with $inc: atomic per document on the server, created at the count.
+        adds = [UpdateOne({"_id": id}, {"$inc": {field: count, "version": 1},
+                                        **({"$set": dict(set)} if set else {})}, upsert=True)
+                for id, count in counts.items()]
+        with translated(self.name):
+            await self.raw.bulk_write(adds, ordered=False)
+            found = self.raw.find({"_id": {"$in": list(counts)}}, projection={field: 1})
+            return {doc["_id"]: int(doc.get(field) or 0) async for doc in found}
 
     async def delete_many(self, filter: Filter | None = None) -> int:
         with translated(self.name):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from baas.store import docs
@@ -239,6 +239,30 @@ class SQLiteCollection:
         return await self.db.write(
             lambda conn: self.delete_sync(conn, id, expected_version), notify=True
         )
+
+    async def increment(self, counts: Mapping[str, int], field: str, *,
+                        set: Document | None = None) -> dict[str, int]:
+        check_path(field)
+        docs.check_update(set or {}, ())
+        extra = dict(set or {})
+        counts = dict(counts)  # read in the writer thread, later
+
+        def _increment(conn: sqlite3.Connection) -> dict[str, int]:
+            totals: dict[str, int] = {}
+            for id, count in counts.items():  # one transaction: all or none
+                found = self._load_sync(conn, id)
+                if found is None:
+                    self.insert_sync(conn, {"id": id, field: count, **extra})
+                    totals[id] = count
+                    continue
+                current, text = found
+                total = int(current.get(field) or 0) + count
+                updated = docs.apply_update(current, {**extra, field: total}, ())
+                self._write_sync(conn, current, updated, before_text=text)
+                totals[id] = total
+            return totals
+
+        return await self.db.write(_increment, notify=True)
 
     async def delete_many(self, filter: Filter | None = None) -> int:
         params: list[Any] = []
