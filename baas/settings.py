@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         5000, ge=10, le=600_000,
         description="Longest a document list or count may run (milliseconds); 503 beyond.",
     )
+    max_cascade: int = Field(
+        1000, ge=0, le=100_000,
+        description="Most documents one delete may remove or change through reference "
+        "fields' on_delete (cascade, set_null); 409 cascade_too_large beyond, nothing changed.",
+    )
     cache_seconds: float = Field(
         5.0, ge=0, le=300,
         description="How long a server process reuses API keys and collection definitions "

@@ -23,12 +23,22 @@ from baas.api.http import (
     parse_json,
     parse_object,
 )
-from baas.api.params import CURSOR, IDEMPOTENCY_KEY, IF_MATCH, LIMIT, OFFSET, Param, flag
+from baas.api.params import (
+    CURSOR,
+    EXPAND,
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    LIMIT,
+    OFFSET,
+    Param,
+    flag,
+)
 from baas.api.routing import Registry
 from baas.api.schemas import collections as s
 from baas.core.callers import Guard
 from baas.core.data.batch import MAX_OPERATIONS, run_batch
 from baas.core.data.documents import ListQuery, parse_if_match
+from baas.core.data.expand import Expansion
 from baas.core.data.idempotency import Claim
 from baas.core.data.rules import Access
 from baas.core.errors import BadRequest
@@ -44,8 +54,10 @@ LIST_QUERY: dict[str, str | Param] = {
     "limit": LIMIT,
     "cursor": CURSOR,
     "offset": OFFSET,
-    "fields": "comma-separated fields to return (id is always returned)",
+    "fields": "comma-separated fields to return (id is always returned); with expand, "
+              "list_id.name picks fields of the expanded list_id",
     "count": flag("true adds the total number of matches"),
+    "expand": EXPAND,
 }
 CREATE_HEADERS: dict[str, str | Param] = {"Idempotency-Key": IDEMPOTENCY_KEY}
 UPDATE_HEADERS: dict[str, str | Param] = {"If-Match": IF_MATCH}
@@ -75,10 +87,27 @@ async def list_documents(request: Request) -> Response:
     count = params.get("count", "false")
     if count not in ("true", "false"):
         raise BadRequest("count must be true or false", code="invalid_query")
+    fields = params.get("fields")
+    expansion = await _expansion(request, project, name, access, fields)
+    if expansion is not None:
+        fields = expansion.document_fields_text
     query = ListQuery(filter=params.get("filter"), sort=params.get("sort"), limit=limit,
                       cursor=cursor, offset=int(offset) if offset is not None else None,
-                      fields=params.get("fields"), count=count == "true")
-    return ok(await platform_of(request).documents.list(project, name, access, query))
+                      fields=fields, count=count == "true")
+    page = await platform_of(request).documents.list(project, name, access, query)
+    if expansion is not None:
+        page["items"] = await expansion.apply(page["items"])
+    return ok(page)
+
+
+async def _expansion(request: Request, project: str, name: str, access: Access,
+                     fields: str | None = None) -> Expansion | None:
+    """The request's ``expand``, checked against the schemas; None without one."""
+    text = request.query_params.get("expand")
+    if text is None or not text.strip():
+        return None
+    return await Expansion.prepare(platform_of(request).documents, project, name, access,
+                                   text, fields)
 
 
 @route("POST", P, "Create a document (Idempotency-Key replays the first answer)",
@@ -119,12 +148,16 @@ async def _once(request: Request, project: str, access: Access, route_name: str,
 
 
 @route("GET", ONE, "Read a document (404 also when the rules hide it)", guard=Guard.access,
-       response=s.Document, errors=(401, 403, 404))
+       response=s.Document, errors=(400, 401, 403, 404, 503), query={"expand": EXPAND})
 async def get_document(request: Request) -> Response:
     project, name = _where(request)
     access = access_of(request)
-    return _document(await platform_of(request).documents.get(
-        project, name, access, request.path_params["id"]))
+    expansion = await _expansion(request, project, name, access)
+    document = await platform_of(request).documents.get(project, name, access,
+                                                        request.path_params["id"])
+    if expansion is not None:
+        document = (await expansion.apply([document]))[0]
+    return _document(document)
 
 
 async def _write(request: Request, *, replace: bool) -> Response:

@@ -34,6 +34,11 @@ def flag(description: str) -> Param:
     return Param(description, {"type": "boolean"})
 
 
+EXPAND = Param(
+    "comma-separated reference fields to return inline under _expand, e.g. "
+    "list_id,list_id.owner (at most 3 hops; documents the caller may not read are left out)")
+
+
 IF_MATCH = Param("the version the document must be at (its ETag); 412 when it is not",
                  {"type": "string", "pattern": r'^\s*(W/)?"?[0-9]{1,18}"?\s*$'}, "header")
 IDEMPOTENCY_KEY = Param(

@@ -63,7 +63,7 @@ class Platform:
         self.changes = Changes(self.projects.database, settings.change_retention_seconds)
         self.documents = Documents(self.projects.database, self.collections,
                                    settings.query_timeout_ms, self._email_of,
-                                   writes=self.writes)
+                                   writes=self.writes, max_cascade=settings.max_cascade)
         self.idempotency = Idempotency(self.projects.database,
                                        settings.idempotency_lease_seconds)
         self.callers = Callers(self.admins, self.keys, self.accounts, self.projects)

@@ -26,6 +26,9 @@ D = TypeVar("D")
 M = TypeVar("M", bound=pydantic.BaseModel)
 
 SYSTEM_FIELDS = ("id", "created_at", "updated_at", "version")
+# Where the server puts the documents a read asked for with ``expand=``; no user field
+# name starts with ``_``, so it never hides one.
+EXPAND_KEY = "_expand"
 
 # Write input: a plain mapping of user fields, a ``Document``, or a pydantic model.
 Data = Mapping[str, Any] | pydantic.BaseModel
@@ -56,11 +59,13 @@ class Document(Mapping[str, Any]):
 
     A document listed with ``fields=`` may lack ``created_at``, ``updated_at`` or
     ``version``: reading the missing attribute then raises ``AttributeError``.
+    A document read with ``expand=`` has what it references in ``doc.expanded`` (not
+    among its fields, so it can still be written back as it is).
     Documents compare equal to documents with the same JSON, and to plain mappings with
     the same user fields.
     """
 
-    __slots__ = ("_raw", "_fields", "_created_at", "_updated_at")
+    __slots__ = ("_raw", "_fields", "_created_at", "_updated_at", "_expanded")
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
         if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str):
@@ -69,7 +74,9 @@ class Document(Mapping[str, Any]):
         if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
             raise ResponseError(f"document version is not an integer: {version!r}")
         self._raw: dict[str, Any] = dict(raw)
-        self._fields = {k: v for k, v in self._raw.items() if k not in SYSTEM_FIELDS}
+        self._fields = {k: v for k, v in self._raw.items()
+                        if k not in SYSTEM_FIELDS and k != EXPAND_KEY}
+        self._expanded = _expanded(self._raw.get(EXPAND_KEY))
         self._created_at = _timestamp("created_at", raw.get("created_at"))
         self._updated_at = _timestamp("updated_at", raw.get("updated_at"))
 
@@ -91,6 +98,13 @@ class Document(Mapping[str, Any]):
     def version(self) -> int:
         value: int | None = self._raw.get("version")
         return self._present("version", value)
+
+    @property
+    def expanded(self) -> Mapping[str, Document | list[Document]]:
+        """What ``expand=`` brought, by reference field: a ``Document`` for a reference, a
+        list of them for a list of references. A reference that is missing, or that the
+        caller may not read, is absent (or left out of its list)."""
+        return self._expanded
 
     def _present(self, name: str, value: D | None) -> D:
         if value is None:
@@ -129,6 +143,15 @@ class Document(Mapping[str, Any]):
         return f"Document(id={self.id!r}, version={version!r}, fields={self._fields!r})"
 
 
+def _expanded(raw: Any) -> dict[str, Document | list[Document]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ResponseError(f"{EXPAND_KEY} is not an object: {raw!r:.200}")
+    return {name: [Document(item) for item in value] if isinstance(value, list)
+            else Document(value) for name, value in raw.items()}
+
+
 def _declared_names(model: type[pydantic.BaseModel]) -> set[str]:
     names: set[str] = set()
     for name, info in model.model_fields.items():
@@ -141,10 +164,11 @@ def _declared_names(model: type[pydantic.BaseModel]) -> set[str]:
 
 def model_decoder(model: type[M]) -> Decode[M]:
     """Validate a document's JSON as ``model``: its user fields, plus those of ``id``,
-    ``created_at``, ``updated_at`` and ``version`` the model declares (by name or alias).
+    ``created_at``, ``updated_at`` and ``version`` the model declares (by name or alias),
+    and the expanded documents when it declares a field with ``alias="_expand"``.
     A document that does not fit the model raises ``ResponseError`` (the pydantic error
     is its ``__cause__``)."""
-    system = [name for name in SYSTEM_FIELDS if name in _declared_names(model)]
+    system = [name for name in (*SYSTEM_FIELDS, EXPAND_KEY) if name in _declared_names(model)]
 
     def decode(raw: dict[str, Any]) -> M:
         doc = Document(raw)

@@ -107,8 +107,11 @@ def create_call(project: str, collection: str, data: Data, decode: Decode[D], *,
                 json=encode(data), headers=headers)
 
 
-def get_call(project: str, collection: str, id: str, decode: Decode[D]) -> Call[D]:
-    return Call("GET", _documents(project, collection, id), _parse_document(decode))
+def get_call(project: str, collection: str, id: str, decode: Decode[D], *,
+             expand: Names | None = None) -> Call[D]:
+    joined = _joined(expand)
+    return Call("GET", _documents(project, collection, id), _parse_document(decode),
+                params={"expand": joined} if joined else None)
 
 
 def update_call(project: str, collection: str, id: str, patch: Data, decode: Decode[D], *,
@@ -132,12 +135,13 @@ def delete_call(project: str, collection: str, id: str, *,
 def list_call(project: str, collection: str, decode: Decode[D], *, filter: str | None = None,
               sort: Names | None = None, limit: int | None = None, cursor: str | None = None,
               offset: int | None = None, fields: Names | None = None,
-              count: bool = False) -> Call[DocumentPage[D]]:
+              count: bool = False, expand: Names | None = None) -> Call[DocumentPage[D]]:
     if cursor is not None and offset is not None:
         raise BaasError("pass either cursor= or offset=, not both")
     given: dict[str, str | int | None] = {
         "filter": filter or None, "sort": _joined(sort), "limit": limit, "cursor": cursor,
         "offset": offset, "fields": _joined(fields), "count": "true" if count else None,
+        "expand": _joined(expand),
     }
     params = {name: value for name, value in given.items() if value is not None}
     return Call("GET", _documents(project, collection), _parse_page(decode),
@@ -168,8 +172,9 @@ class _CollectionBase(Generic[D]):
         return create_call(self._client.require_project(), self.name, data, self._decode,
                            idempotency_key=idempotency_key)
 
-    def _get(self, id: str) -> Call[D]:
-        return get_call(self._client.require_project(), self.name, id, self._decode)
+    def _get(self, id: str, expand: Names | None = None) -> Call[D]:
+        return get_call(self._client.require_project(), self.name, id, self._decode,
+                        expand=expand)
 
     def _update(self, id: str, patch: Data, if_match: Versioned | None) -> Call[D]:
         return update_call(self._client.require_project(), self.name, id, patch,
@@ -215,8 +220,10 @@ class Collection(_CollectionBase[D]):
         returns the first answer instead of creating another document."""
         return self._client.send(self._create(data, idempotency_key))
 
-    def get(self, id: str) -> D:
-        return self._client.send(self._get(id))
+    def get(self, id: str, *, expand: Names | None = None) -> D:
+        """The document; ``expand=["list_id"]`` also brings what it references (see
+        ``Document.expanded``)."""
+        return self._client.send(self._get(id, expand))
 
     def update(self, id: str, patch: Data, *, if_match: Versioned | None = None) -> D:
         """Merge ``patch`` into the document (JSON merge patch: ``None`` removes a key,
@@ -233,19 +240,21 @@ class Collection(_CollectionBase[D]):
 
     def list(self, *, filter: str | None = None, sort: Names | None = None,
              limit: int | None = None, cursor: str | None = None, offset: int | None = None,
-             fields: Names | None = None, count: bool = False) -> DocumentPage[D]:
+             fields: Names | None = None, count: bool = False,
+             expand: Names | None = None) -> DocumentPage[D]:
         """One page; pass its ``next_cursor`` as ``cursor=`` for the next one."""
         return self._client.send(self._list(
             filter=filter, sort=sort, limit=limit, cursor=cursor, offset=offset,
-            fields=fields, count=count))
+            fields=fields, count=count, expand=expand))
 
     def iterate(self, *, filter: str | None = None, sort: Names | None = None,
-                fields: Names | None = None, page_size: int | None = None) -> Iterator[D]:
+                fields: Names | None = None, page_size: int | None = None,
+                expand: Names | None = None) -> Iterator[D]:
         """Every matching document, fetching page after page as the loop goes on."""
         cursor: str | None = None
         while True:
             page = self.list(filter=filter, sort=sort, fields=fields, limit=page_size,
-                             cursor=cursor)
+                             cursor=cursor, expand=expand)
             yield from page.items
             if not page.next_cursor or page.next_cursor == cursor:
                 return
@@ -277,8 +286,8 @@ class AsyncCollection(_CollectionBase[D]):
     async def create(self, data: Data, *, idempotency_key: str | None = None) -> D:
         return await self._client.send(self._create(data, idempotency_key))
 
-    async def get(self, id: str) -> D:
-        return await self._client.send(self._get(id))
+    async def get(self, id: str, *, expand: Names | None = None) -> D:
+        return await self._client.send(self._get(id, expand))
 
     async def update(self, id: str, patch: Data, *, if_match: Versioned | None = None) -> D:
         return await self._client.send(self._update(id, patch, if_match))
@@ -292,19 +301,19 @@ class AsyncCollection(_CollectionBase[D]):
     async def list(self, *, filter: str | None = None, sort: Names | None = None,
                    limit: int | None = None, cursor: str | None = None,
                    offset: int | None = None, fields: Names | None = None,
-                   count: bool = False) -> DocumentPage[D]:
+                   count: bool = False, expand: Names | None = None) -> DocumentPage[D]:
         return await self._client.send(self._list(
             filter=filter, sort=sort, limit=limit, cursor=cursor, offset=offset,
-            fields=fields, count=count))
+            fields=fields, count=count, expand=expand))
 
     async def iterate(self, *, filter: str | None = None, sort: Names | None = None,
-                      fields: Names | None = None,
-                      page_size: int | None = None) -> AsyncIterator[D]:
+                      fields: Names | None = None, page_size: int | None = None,
+                      expand: Names | None = None) -> AsyncIterator[D]:
         """``async for doc in col.iterate(...)``: every matching document, page by page."""
         cursor: str | None = None
         while True:
             page = await self.list(filter=filter, sort=sort, fields=fields, limit=page_size,
-                                   cursor=cursor)
+                                   cursor=cursor, expand=expand)
             for item in page.items:
                 yield item
             if not page.next_cursor or page.next_cursor == cursor:

@@ -69,9 +69,9 @@ BEYOND_JSON_SCHEMA = {
     "422": ["put_mail_settings"],
 }
 # Inputs no schema makes valid at random (the filter language, cursors the server issued,
-# a time that must be in the future): valid requests are sent without them, so the rest of
-# the request is still held to the schema; invalid ones keep them.
-UNGUESSABLE_QUERY = ("filter", "sort", "fields", "cursor")
+# reference fields to expand, a time that must be in the future): valid requests are sent
+# without them, so the rest of the request is still held to the schema; invalid ones keep them.
+UNGUESSABLE_QUERY = ("filter", "sort", "fields", "cursor", "expand")
 UNGUESSABLE_BODY = ("expires_at",)
 CONFIG = schemathesis.Config.from_dict({
     "seed": 20261204,

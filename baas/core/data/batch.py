@@ -5,6 +5,8 @@ documents as they are now, then all of them go to the store as one batch whose
 updates and deletes are conditional on the versions read: an SQLite transaction,
 a MongoDB transaction. If any operation fails, at check time or in the store,
 nothing of the batch is kept and the error names the operation (``details.index``).
+The deletes' ``on_delete`` cascade (``references``) is planned for all of them at
+once and joins the same commit.
 """
 
 from __future__ import annotations
@@ -75,11 +77,13 @@ async def run_batch(documents: Documents, project: str, name: str, access: Any,
     before: list[Document | None] = []
     kinds: list[tuple[str, str]] = []
     seen: set[str] = set()
+    deleted: list[Document] = []
     for index, raw in enumerate(operations):
         try:
             op = _operation(index, raw)
             if op["op"] == "create":
                 document = documents.prepare_create(definition, access, op["data"])
+                await documents.references.check(project, definition, access, document)
                 planned.append(Insert(store_name, document))
                 before.append(None)
                 kinds.append(("create", document["id"]))
@@ -93,10 +97,12 @@ async def run_batch(documents: Documents, project: str, name: str, access: Any,
                                               op.get("if_match"))
             if op["op"] == "delete":
                 documents.check_delete(definition, access, stored)
+                deleted.append(stored)
                 planned.append(Delete(store_name, doc_id, expected_version=stored["version"]))
             else:
                 changes, removed = documents.prepare_update(
                     definition, access, stored, op["data"], replace=op["op"] == "replace")
+                await documents.references.check(project, definition, access, changes, stored)
                 planned.append(Update(store_name, doc_id, changes, tuple(removed),
                                       expected_version=stored["version"],
                                       replace=op["op"] == "replace"))
@@ -104,18 +110,36 @@ async def run_batch(documents: Documents, project: str, name: str, access: Any,
             kinds.append((op["op"], doc_id))
         except ApiError as exc:
             raise _at(index, exc) from None
+    if deleted:
+        plan = await documents.references.plan_delete(project, definition, access, deleted)
+        for extra in plan.ops:
+            if extra.collection == store_name and extra.id in seen:
+                raise BadRequest(f"document {extra.id!r} is in this batch and would also be "
+                                 "deleted or changed by on_delete of its deletes; leave it "
+                                 "out", code="invalid_batch")
+        for index, written in enumerate(planned):
+            body = written.document if isinstance(written, Insert) else (
+                written.set if isinstance(written, Update) else {})
+            try:
+                documents.references.check_not_deleted(definition, body, plan.deleted)
+            except ApiError as exc:
+                raise _at(index, exc) from None
+        planned += plan.ops
+        before += plan.before
+
     def answer(results: list[Document | None]) -> dict[str, Any]:
         return {"results": [
             {"op": kind, "id": doc_id, "document": view(result) if result is not None else None}
             for (kind, doc_id), result in zip(kinds, results, strict=True)]}
 
-    bind = None if complete is None else (lambda results: complete(answer(results)))
+    bind = None if complete is None else (
+        lambda results: complete(answer(results[:len(kinds)])))
     try:
         results = await documents.writes.commit(project, planned, before=before, bind=bind)
     except BatchFailed as exc:
         if isinstance(exc.cause, DuplicateKeyError):
             raise _at(exc.index, duplicate(exc.cause)) from None
-        raise _at(exc.index, Conflict(
+        raise _at(min(exc.index, len(kinds) - 1), Conflict(
             "the document changed while the batch ran; nothing was applied, read it "
             "again and retry", code="write_conflict")) from None
-    return answer(results)
+    return answer(results[:len(kinds)])

@@ -184,11 +184,17 @@ class Definition:
         return f"{self.record['created_at']}/{self.version}"
 
     def all_indexes(self) -> list[IndexSpec]:
-        """Declared indexes plus one unique index per schema field marked unique."""
+        """Declared indexes plus one unique index per schema field marked unique and one
+        index per reference field (a delete finds the documents referring by it)."""
         specs = list(self.indexes)
         names = {s.name for s in specs}
-        for field in self.schema.unique_fields() if self.schema else []:
-            spec = IndexSpec(((field, 1),), unique=True)
+        implied = [IndexSpec(((field, 1),), unique=True)
+                   for field in (self.schema.unique_fields() if self.schema else [])]
+        unique = {spec.fields[0][0] for spec in implied}  # already an index of its own
+        implied += [IndexSpec(((ref.field, 1),))
+                    for ref in (self.schema.references() if self.schema else [])
+                    if ref.field not in unique]
+        for spec in implied:
             if spec.name not in names:
                 specs.append(spec)
                 names.add(spec.name)

@@ -2,8 +2,10 @@
 
 Every write goes through the same steps, in this order: limits on the body
 (``doclimits``), system and server-owned fields, the schema (on the whole document
-as it would be stored), the rule, then one conditional store write. Nothing is
-written until every check has passed, so a refused request changes nothing.
+as it would be stored), the rule, the references it links to (``references``), then
+one conditional store write (with a delete's ``on_delete`` cascade in the same
+commit). Nothing is written until every check has passed, so a refused request
+changes nothing.
 
 Reads that the caller's ``get`` rule refuses answer 404, exactly like a missing
 document, so ids of other people's documents cannot be probed. Updates and deletes
@@ -25,15 +27,18 @@ from baas.core import clock, language
 from baas.core.credentials import new_sorted_id
 from baas.core.data.collections import CollectionDefs, Definition
 from baas.core.data.limits import SYSTEM_FIELDS, check_document, check_no_system_fields
+from baas.core.data.references import References
 from baas.core.data.rules import Access, Decision, decide, list_filter, variables
 from baas.core.data.schema import apply_server_fields
 from baas.core.data.writes import Writes
 from baas.core.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from baas.core.language.compiler import to_filter
 from baas.store import (
+    BatchFailed,
     BatchOp,
     Collection,
     Database,
+    Delete,
     DuplicateKeyError,
     FilterError,
     InvalidCursor,
@@ -144,12 +149,13 @@ class Documents:
     """Document operations for every project, with rules and schemas applied."""
 
     def __init__(self, database: Any, defs: CollectionDefs, query_timeout_ms: int,
-                 email_of: Any = None, *, writes: Writes) -> None:
+                 email_of: Any = None, *, writes: Writes, max_cascade: int = 1000) -> None:
         self._database = database
         self.writes = writes
         self.defs = defs
         self.query_timeout_ms = query_timeout_ms
         self._email_of = email_of
+        self.references = References(database, defs, self.open, max_cascade)
 
     def db(self, project: str) -> Database:
         db: Database = self._database(project)
@@ -221,6 +227,7 @@ class Documents:
         (an Idempotency-Key's completion)."""
         definition, _, access = await self.open(project, name, access)
         document = self.prepare_create(definition, access, body)
+        await self.references.check(project, definition, access, document)
         await self.defs.ensure_ready(project, definition)
         bind = None if complete is None else (lambda results: complete(view(results[0])))
         try:
@@ -273,6 +280,7 @@ class Documents:
             stored = await self.readable(definition, collection, access, doc_id, if_match)
             changes, removed = self.prepare_update(definition, access, stored, body,
                                                    replace=replace)
+            await self.references.check(project, definition, access, changes, stored)
             try:
                 updated = await self.writes.update(project, definition.store_name, stored,
                                                    changes, removed, replace=replace)
@@ -291,12 +299,30 @@ class Documents:
         for _ in range(WRITE_ATTEMPTS):
             stored = await self.readable(definition, collection, access, doc_id, if_match)
             self.check_delete(definition, access, stored)
-            if await self.writes.delete(project, definition.store_name, stored):
+            if await self.delete_with_references(project, definition, access, stored):
                 return
-            if if_match is not None:
+            # A cascaded document may be what changed: retry unless this one did.
+            current = await collection.get(doc_id)
+            if if_match is not None and (current is None or current["version"] != if_match):
                 raise stale(if_match)
         raise Conflict("the document kept changing while we deleted it; try again",
                        code="write_conflict")
+
+    async def delete_with_references(self, project: str, definition: Definition,
+                                     access: Access, stored: dict[str, Any]) -> bool:
+        """Delete ``stored`` with the cascade its referrers' ``on_delete`` asks for, in one
+        commit; False when any of those documents changed meanwhile."""
+        plan = await self.references.plan_delete(project, definition, access, [stored])
+        if not plan.ops:
+            return await self.writes.delete(project, definition.store_name, stored)
+        root = Delete(definition.store_name, stored["id"], expected_version=stored["version"])
+        try:
+            await self.writes.commit(project, [root, *plan.ops], before=[stored, *plan.before])
+        except BatchFailed as exc:
+            if isinstance(exc.cause, DuplicateKeyError):
+                raise duplicate(exc.cause) from None
+            return False
+        return True
 
     async def explain(self, project: str, name: str, operation: str, access: Access, *,
                       doc_id: str | None = None, document: dict[str, Any] | None = None,

@@ -4,9 +4,11 @@
 "additional_fields": true}``; field types are ``string``, ``number``, ``integer``,
 ``boolean``, ``datetime`` (RFC 3339 with an offset, stored in ``clock.iso``'s fixed-width
 UTC form so it sorts as text), ``array`` (``items``), ``object`` (``fields``,
-``additional_fields``) and ``reference``. A reference is an id that is never looked up:
-read rules decide who may see a document, and "no such document" would tell anyone
-who can write a reference which ids exist.
+``additional_fields``) and ``reference``. A reference that names a ``collection``
+(a top-level field, or the items of a top-level array) must name an existing document
+there on every write, and says what deleting that document does (``on_delete``):
+``references()`` lists them, ``baas.core.data.references`` enforces them. A reference
+without a collection, or one the server fills (``value``), is an opaque id.
 
 - ``null`` means "no value": any field that is not required accepts it (and keeps it);
   a default fills only a *missing* field, and only on full validation.
@@ -50,7 +52,7 @@ SCALARS = frozenset({"string", "number", "integer", "boolean", "datetime", "refe
 COMMON = frozenset({"type", "required", "default", "unique", "server_owned", "value"})
 OPTIONS = {kind: frozenset(options.split()) for kind, options in {
     "string": "min_length max_length pattern enum", "number": "min max enum",
-    "integer": "min max enum", "boolean": "", "datetime": "", "reference": "collection",
+    "integer": "min max enum", "boolean": "", "datetime": "", "reference": "collection on_delete",
     "array": "items min_length max_length", "object": "fields additional_fields"}.items()}
 # Which field types each server value can fill.
 SERVER_VALUES: dict[str, tuple[str, ...]] = {
@@ -60,6 +62,7 @@ MAX_LEVELS = 8
 MAX_FIELDS = 200
 MAX_ENUM = 100
 MAX_PATTERN = 256
+ON_DELETE = ("restrict", "cascade", "set_null")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Field:
     enum: tuple[Any, ...] | None = None
     default: Any = None
     collection: str | None = None
+    on_delete: str | None = None  # None: restrict
     server_owned: bool = False
     value: str | None = None
     items: Field | None = None
@@ -105,6 +109,17 @@ class Field:
                 value = {key: spec.to_json() for key, spec in value.items()}
             out[name] = copy.deepcopy(value)
         return out
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A top-level field holding the id of a document of ``collection`` (``many``: a list
+    of ids), and what deleting that document does to the field's documents."""
+
+    field: str
+    collection: str
+    many: bool
+    on_delete: str
 
 
 @dataclass(frozen=True)
@@ -166,6 +181,17 @@ class Schema:
 
     def unique_fields(self) -> list[str]:
         return [name for name, spec in self.fields.items() if spec.unique]
+
+    def references(self) -> list[Reference]:
+        """The fields that link to another collection's documents (looked up on write)."""
+        found = []
+        for name, spec in self.fields.items():
+            many = spec.type == "array" and spec.items is not None
+            target = spec.items if many and spec.items is not None else spec
+            if target.type == "reference" and target.collection and spec.value is None:
+                found.append(Reference(name, target.collection, many,
+                                       target.on_delete or "restrict"))
+        return found
 
 
 def apply_server_fields(schema: Schema | None, incoming: dict[str, Any],
@@ -298,6 +324,11 @@ class _Reader:
                 options["collection"] = spec["collection"]
             else:
                 self.problem(field_path(at, "collection"), "must be a collection name")
+        if "on_delete" in spec:
+            options["on_delete"] = self.on_delete(spec, at, linked=top or (item and level == 2))
+        elif "collection" in options and not (top or (item and level == 2)):
+            self.problem(field_path(at, "collection"), "only top-level fields and the items "
+                                                       "of a top-level list can name a collection")
         if "items" in spec:
             options["items"] = self.field(spec["items"], field_path(at, "items"), level + 1,
                                           top=False, item=True)
@@ -312,6 +343,20 @@ class _Reader:
         if spec.get("default") is not None:
             return self.with_default(parsed, spec["default"], at)
         return parsed
+
+    def on_delete(self, spec: dict[str, Any], at: str, *, linked: bool) -> str | None:
+        value, where = spec["on_delete"], field_path(at, "on_delete")
+        if value not in ON_DELETE:
+            self.problem(where, f"must be one of: {', '.join(ON_DELETE)}")
+        elif not isinstance(spec.get("collection"), str) or not linked:
+            self.problem(where, "needs a collection, on a top-level field or the items of "
+                                "a top-level list")
+        elif value == "set_null" and spec.get("required") is True:
+            self.problem(where, "a required field cannot be set to null; use restrict or "
+                                "cascade")
+        else:
+            return str(value)
+        return None
 
     def server_value(self, spec: dict[str, Any], at: str, kind: str) -> str | None:
         value = spec["value"]
