@@ -21,10 +21,9 @@ import jwt
 import pytest
 
 from tests.conftest import ENGINES
-from tests.e2e.test_serve_and_cli import Server, cli
+from tests.e2e.test_serve_and_cli import Server, admin_and_project
 from tests.smtp import SmtpSink, link_in
 
-PASSWORD = "end to end password"
 USER_PASSWORD = "user password 123"
 
 
@@ -46,15 +45,7 @@ def auth_server(request: pytest.FixtureRequest, tmp_path: Path,
     server.env["BAAS_PUBLIC_URL"] = server.url
     server.start()
     try:
-        made = cli(server, "admin", "create", "--email", "ops@example.com", "--password-stdin",
-                   "--data-dir", str(server.data_dir), stdin=PASSWORD + "\n")
-        assert made.returncode == 0, made.stderr
-        token = httpx2.post(f"{server.url}/v1/admin/login", json={
-            "email": "ops@example.com", "password": PASSWORD}).json()["token"]
-        project = httpx2.post(f"{server.url}/v1/admin/projects", json={"id": "demo"},
-                             headers={"Authorization": f"Bearer {token}"}).json()
-        keys = {k["kind"]: k["secret"] for k in project["keys"]}
-        keys["admin"] = token
+        keys = admin_and_project(server)
         yield server, keys
     finally:
         if server.proc is not None:

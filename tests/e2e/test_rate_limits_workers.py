@@ -5,7 +5,6 @@ documented bound (docs/api.md, "Counted across processes")."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -32,14 +31,7 @@ def workers(tmp_path: Path) -> Iterator[Workers]:
     server = Workers(env, tmp_path / "data", WORKERS)
     server.start()
     yield server
-    if server.proc is not None and server.proc.poll() is None:
-        server.proc.kill()
-        server.proc.wait()
-    for pid in server.worker_pids():
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    server.kill()
 
 
 def setup(workers: Workers) -> tuple[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ import httpx2
 import pytest
 
 from tests.conftest import ENGINES
-from tests.e2e.test_serve_and_cli import PASSWORD, Server, cli
+from tests.e2e.test_serve_and_cli import PASSWORD, Server, admin_and_project
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -33,15 +33,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     server = Server(env, tmp / "data")
     server.start()
     try:
-        made = cli(server, "admin", "create", "--email", "ops@example.com", "--password-stdin",
-                   "--data-dir", str(server.data_dir), stdin=PASSWORD + "\n")
-        assert made.returncode == 0, made.stderr
-        token = httpx2.post(f"{server.url}/v1/admin/login", json={
-            "email": "ops@example.com", "password": PASSWORD}).json()["token"]
-        project = httpx2.post(f"{server.url}/v1/admin/projects", json={"id": "demo"},
-                              headers={"Authorization": f"Bearer {token}"}).json()
-        keys = {k["kind"]: k["secret"] for k in project["keys"]}
-        keys["admin"] = token
+        keys = admin_and_project(server)
         yield server, keys
         assert "Traceback" not in server.output()
     finally:

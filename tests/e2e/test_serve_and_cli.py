@@ -82,6 +82,21 @@ def cli(server: Server, *args: str, stdin: str | None = None) -> subprocess.Comp
                           text=True, timeout=60)
 
 
+def admin_and_project(server: Server) -> dict[str, str]:
+    """Create an admin (the CLI, on the data folder), log in and create project ``demo``:
+    its keys by kind, and the admin token under ``admin``."""
+    made = cli(server, "admin", "create", "--email", "ops@example.com", "--password-stdin",
+               "--data-dir", str(server.data_dir), stdin=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr
+    token = httpx2.post(f"{server.url}/v1/admin/login", json={
+        "email": "ops@example.com", "password": PASSWORD}).json()["token"]
+    project = httpx2.post(f"{server.url}/v1/admin/projects", json={"id": "demo"},
+                          headers={"Authorization": f"Bearer {token}"}).json()
+    keys = {k["kind"]: k["secret"] for k in project["keys"]}
+    keys["admin"] = token
+    return keys
+
+
 def test_serve_admin_login_projects_keys_restart(server: Server, engine_kind: str) -> None:
     banner = server.output()
     assert server.url in banner and f"engine:    {engine_kind}" in banner

@@ -55,6 +55,17 @@ class Workers(Server):
         return {int(pid) for pid in re.findall(r"Started server process \[(\d+)\]",
                                                self.output())}
 
+    def kill(self) -> None:
+        """SIGKILL the supervisor and every worker it started (a test's teardown)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for pid in self.worker_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
 
 def call(method: str, url: str, token: str | None = None, **kwargs: Any) -> httpx2.Response:
     """One request on its own connection, so the kernel hands it to either worker."""
@@ -80,14 +91,7 @@ def workers(tmp_path: Path) -> Iterator[Workers]:
     server = Workers(env, tmp_path / "data", 2)
     server.start()
     yield server
-    if server.proc is not None and server.proc.poll() is None:
-        server.proc.kill()
-        server.proc.wait()
-    for pid in server.worker_pids():
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    server.kill()
 
 
 def test_two_workers_share_one_data_folder(workers: Workers) -> None:
